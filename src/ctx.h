@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef S4_CTX_H
+#define S4_CTX_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <sys/signalfd.h>
+
+#include <slirp/libslirp.h>
+
+#include "options.h"
+#include "ring/ring.h"
+#include "slirp/pollset.h"
+#include "slirp/timers.h"
+#include "tap/helper.h"
+#include "tap/tap.h"
+
+/* What the loop owns. One per process; every module gets it. */
+struct ctx {
+	struct opts *o;
+	struct ring *ring;
+	struct tap *tap;
+	struct pollset *ps;
+	struct timers *timers;
+	struct helper helper;
+	Slirp *slirp;
+
+	int sigfd;
+	struct signalfd_siginfo siginfo;
+
+	bool kick; /* SlirpCb.notify: poll again without sleeping */
+	bool quit;
+	int exit_status;
+	int quit_signal; /* re-raised after cleanup, so the status is 128+N */
+};
+
+#endif

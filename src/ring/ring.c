@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* ring.c - the event ring: io_uring, or its poll(2) stand-in.
+ *
+ * DOC: Theory of Operation
+ * Everything the loop does goes through here as an operation tagged with a
+ * union ring_ref, and comes back as a struct ring_cqe. With io_uring, queued
+ * operations reach the kernel in the same io_uring_enter() that waits, so a
+ * loop iteration costs one syscall however many frames it moves. Where
+ * io_uring is refused, ring_poll.c runs the same operations on poll(2),
+ * read(2) and write(2): slower, but a drop-in must run wherever the original
+ * ran.
+ *
+ * The buffer area is one mapping, registered with the kernel when it allows
+ * (registered buffers count against RLIMIT_MEMLOCK; without them READ_FIXED
+ * becomes READ).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "ring_int.h"
+
+const char *const ring_type_names[RING_NUM_TYPES] = {
+	[RING_NONE] = "none",	      [RING_TAP_RX] = "tap-rx",
+	[RING_TAP_TX] = "tap-tx",     [RING_TAP_POLL] = "tap-poll",
+	[RING_SPOLL] = "slirp-poll",  [RING_EXITFD] = "exit-fd",
+	[RING_SIGNAL] = "signal",
+};
+static_assert(ARRAY_SIZE(ring_type_names) == RING_NUM_TYPES,
+	      "a name for every ring type");
+
+enum { RING_SQ = 256, RING_CQ = 1024 };
+
+/**
+ * uring_setup() - io_uring with the best flags this kernel takes
+ * @r:		ring
+ *
+ * SINGLE_ISSUER|DEFER_TASKRUN (6.1) runs completions only when we wait, in
+ * our own context, with no IPIs; COOP_TASKRUN (5.19) is the next best.
+ * Return: 0 or -errno from the last attempt
+ */
+static int uring_setup(struct ring *r)
+{
+	static const unsigned tries[] = {
+		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+		IORING_SETUP_COOP_TASKRUN,
+		0,
+	};
+	int rc = -ENOSYS;
+
+	for (unsigned i = 0; i < ARRAY_SIZE(tries); i++) {
+		struct io_uring_params p = {
+			.flags = tries[i] | IORING_SETUP_CQSIZE,
+			.cq_entries = RING_CQ,
+		};
+
+		rc = io_uring_queue_init_params(RING_SQ, &r->ring, &p);
+		if (rc == 0) {
+			r->setup_flags = p.flags;
+			return 0;
+		}
+		if (rc != -EINVAL)
+			break; /* EPERM, ENOSYS, ENOMEM: flags won't help */
+	}
+	return rc;
+}
+
+struct ring *ring_new(unsigned nbufs, size_t buf_size, bool try_uring,
+		      struct err *e)
+{
+	struct ring *r = calloc(1, sizeof(*r));
+	int rc = try_uring ? -ENOSYS : 0;
+
+	if (!r)
+		goto nomem;
+	r->nbufs = nbufs;
+	r->mem_len = (size_t)nbufs * buf_size;
+	r->mem = mmap(NULL, r->mem_len, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	r->bufs = calloc(nbufs, sizeof(*r->bufs));
+	if (r->mem == MAP_FAILED || !r->bufs)
+		goto nomem;
+	for (unsigned i = 0; i < nbufs; i++)
+		r->bufs[i] = (struct iovec){ (char *)r->mem + i * buf_size,
+					     buf_size };
+	if (try_uring)
+		rc = uring_setup(r);
+	if (try_uring && rc == 0) {
+		r->uring = true;
+		r->fixed = io_uring_register_buffers(&r->ring, r->bufs,
+						     nbufs) == 0;
+		return r;
+	}
+	if (try_uring)
+		log_warn("io_uring is not available (%s), using poll(2)",
+			 strerror(-rc));
+	r->fb = ring_fb_new();
+	if (!r->fb)
+		goto nomem;
+	return r;
+nomem:
+	ring_free(r);
+	err_set(e, -ENOMEM, "cannot allocate the event ring");
+	return NULL;
+}
+
+void ring_free(struct ring *r)
+{
+	if (!r)
+		return;
+	if (r->uring)
+		io_uring_queue_exit(&r->ring);
+	ring_fb_free(r->fb);
+	if (r->mem && r->mem != MAP_FAILED)
+		munmap(r->mem, r->mem_len);
+	free(r->bufs);
+	free(r);
+}
+
+bool ring_is_uring(const struct ring *r)
+{
+	return r->uring;
+}
+
+const char *ring_describe(const struct ring *r)
+{
+	if (!r->uring)
+		return "poll(2)";
+	if (r->setup_flags & IORING_SETUP_DEFER_TASKRUN)
+		return r->fixed ? "io_uring (defer-taskrun, fixed buffers)"
+				: "io_uring (defer-taskrun)";
+	return r->fixed ? "io_uring (fixed buffers)" : "io_uring";
+}
+
+void *ring_buf(struct ring *r, unsigned idx)
+{
+	return r->bufs[idx].iov_base;
+}
+
+/**
+ * sqe_get() - A free SQE, flushing the queue to the kernel if it is full
+ * @r:		ring
+ * Return: an SQE (never NULL: a full SQ is submitted, which frees it)
+ */
+static struct io_uring_sqe *sqe_get(struct ring *r)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
+
+	while (!sqe) {
+		io_uring_submit(&r->ring);
+		sqe = io_uring_get_sqe(&r->ring);
+	}
+	return sqe;
+}
+
+void ring_read_fixed(struct ring *r, int fd, unsigned buf, size_t len,
+		     union ring_ref ref)
+{
+	struct io_uring_sqe *sqe;
+
+	if (!r->uring)
+		return ring_fb_read(r->fb, fd, ring_buf(r, buf), len, ref);
+	sqe = sqe_get(r);
+	if (r->fixed)
+		io_uring_prep_read_fixed(sqe, fd, ring_buf(r, buf), len, 0,
+					 buf);
+	else
+		io_uring_prep_read(sqe, fd, ring_buf(r, buf), len, 0);
+	io_uring_sqe_set_data64(sqe, ref.u64);
+}
+
+void ring_write_fixed(struct ring *r, int fd, unsigned buf, size_t len,
+		      union ring_ref ref)
+{
+	struct io_uring_sqe *sqe;
+
+	if (!r->uring)
+		return ring_fb_write(r->fb, fd, ring_buf(r, buf), len, ref);
+	sqe = sqe_get(r);
+	if (r->fixed)
+		io_uring_prep_write_fixed(sqe, fd, ring_buf(r, buf), len, 0,
+					  buf);
+	else
+		io_uring_prep_write(sqe, fd, ring_buf(r, buf), len, 0);
+	io_uring_sqe_set_data64(sqe, ref.u64);
+}
+
+void ring_read(struct ring *r, int fd, void *buf, size_t len,
+	       union ring_ref ref)
+{
+	struct io_uring_sqe *sqe;
+
+	if (!r->uring)
+		return ring_fb_read(r->fb, fd, buf, len, ref);
+	sqe = sqe_get(r);
+	io_uring_prep_read(sqe, fd, buf, len, 0);
+	io_uring_sqe_set_data64(sqe, ref.u64);
+}
+
+void ring_poll_add(struct ring *r, int fd, unsigned mask, union ring_ref ref)
+{
+	struct io_uring_sqe *sqe;
+
+	if (!r->uring)
+		return ring_fb_poll_add(r->fb, fd, mask, ref);
+	sqe = sqe_get(r);
+	io_uring_prep_poll_add(sqe, fd, mask);
+	io_uring_sqe_set_data64(sqe, ref.u64);
+}
+
+void ring_poll_update(struct ring *r, union ring_ref ref, unsigned mask)
+{
+	struct io_uring_sqe *sqe;
+
+	if (!r->uring)
+		return ring_fb_poll_update(r->fb, ref, mask);
+	sqe = sqe_get(r);
+	/* UPDATE_EVENTS only: a non-zero new user_data without
+	 * UPDATE_USER_DATA is -EINVAL, and the old poll stays as it was. */
+	io_uring_prep_poll_update(sqe, ref.u64, 0, mask,
+				  IORING_POLL_UPDATE_EVENTS);
+	io_uring_sqe_set_data64(sqe, ring_ref(RING_NONE, 0, 0).u64);
+}
+
+void ring_poll_remove(struct ring *r, union ring_ref ref)
+{
+	struct io_uring_sqe *sqe;
+
+	if (!r->uring)
+		return ring_fb_poll_remove(r->fb, ref);
+	sqe = sqe_get(r);
+	io_uring_prep_poll_remove(sqe, ref.u64);
+	io_uring_sqe_set_data64(sqe, ring_ref(RING_NONE, 0, 0).u64);
+}
+
+int ring_submit(struct ring *r)
+{
+	return r->uring ? io_uring_submit(&r->ring) : 0;
+}
+
+int ring_wait(struct ring *r, int timeout_ms)
+{
+	struct __kernel_timespec ts = {
+		.tv_sec = timeout_ms / 1000,
+		.tv_nsec = (long long)(timeout_ms % 1000) * 1000000,
+	};
+	struct io_uring_cqe *cqe;
+	int rc;
+
+	if (!r->uring)
+		return ring_fb_wait(r->fb, timeout_ms);
+	rc = io_uring_submit_and_wait_timeout(&r->ring, &cqe, 1,
+					      timeout_ms < 0 ? NULL : &ts,
+					      NULL);
+	return rc < 0 ? rc : 0;
+}
+
+unsigned ring_reap(struct ring *r, struct ring_cqe *out, unsigned max)
+{
+	struct io_uring_cqe *cqe;
+	unsigned head, n = 0;
+
+	if (!r->uring)
+		return ring_fb_reap(r->fb, out, max);
+	io_uring_for_each_cqe(&r->ring, head, cqe)
+	{
+		if (n == max)
+			break;
+		out[n++] = (struct ring_cqe){ { .u64 = cqe->user_data },
+					      cqe->res, cqe->flags };
+	}
+	io_uring_cq_advance(&r->ring, n);
+	return n;
+}

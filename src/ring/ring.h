@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef S4_RING_H
+#define S4_RING_H
+
+#include <assert.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../err.h"
+
+/* What a completion is for. Each type has one handler in loop.c. */
+enum ring_type {
+	RING_NONE,   /* nobody waits: POLL_REMOVE, poll updates */
+	RING_TAP_RX, /* idx: RX buffer */
+	RING_TAP_TX, /* idx: TX slot */
+	RING_TAP_POLL,
+	RING_SPOLL, /* idx: fd of a libslirp socket */
+	RING_EXITFD,
+	RING_SIGNAL,
+	RING_NUM_TYPES,
+};
+
+extern const char *const ring_type_names[RING_NUM_TYPES];
+
+/* user_data: the type, a free byte, a generation that rejects completions
+ * for a slot (or fd) that has since been reused, and the slot. */
+union ring_ref {
+	struct {
+		uint8_t type;
+		uint8_t op;
+		uint16_t gen;
+		uint32_t idx;
+	};
+	uint64_t u64;
+};
+static_assert(sizeof(union ring_ref) == 8, "ring_ref must fit user_data");
+
+static inline union ring_ref ring_ref(enum ring_type t, uint16_t gen,
+				      uint32_t idx)
+{
+	return (union ring_ref){ .type = t, .gen = gen, .idx = idx };
+}
+
+struct ring_cqe {
+	union ring_ref ref;
+	int32_t res;
+	uint32_t flags;
+};
+
+struct ring;
+
+/**
+ * ring_new() - Set up the event ring and its registered buffers
+ * @nbufs:	number of buffers
+ * @buf_size:	size of each
+ * @try_uring:	false to go straight to the poll(2) backend
+ * @e:		message on failure
+ *
+ * Falls back to the poll(2) backend, with one warning, when io_uring is
+ * refused (kernel.io_uring_disabled, a seccomp profile, an old kernel).
+ * Return: the ring, or NULL
+ */
+struct ring *ring_new(unsigned nbufs, size_t buf_size, bool try_uring,
+		      struct err *e);
+void ring_free(struct ring *r);
+bool ring_is_uring(const struct ring *r);
+const char *ring_describe(const struct ring *r);
+void *ring_buf(struct ring *r, unsigned idx);
+
+/* Queue operations; they reach the kernel with the next ring_wait(). */
+void ring_read_fixed(struct ring *r, int fd, unsigned buf, size_t len,
+		     union ring_ref ref);
+void ring_write_fixed(struct ring *r, int fd, unsigned buf, size_t len,
+		      union ring_ref ref);
+void ring_read(struct ring *r, int fd, void *buf, size_t len,
+	       union ring_ref ref);
+void ring_poll_add(struct ring *r, int fd, unsigned mask, union ring_ref ref);
+void ring_poll_update(struct ring *r, union ring_ref ref, unsigned mask);
+void ring_poll_remove(struct ring *r, union ring_ref ref);
+
+/* Push queued operations to the kernel now (keeps order before a write(2)). */
+int ring_submit(struct ring *r);
+
+/**
+ * ring_wait() - Submit what is queued and wait for a completion
+ * @r:		ring
+ * @timeout_ms:	-1 for none, 0 to only poll
+ * Return: 0, or -errno (-EINTR, -ETIME are not failures)
+ */
+int ring_wait(struct ring *r, int timeout_ms);
+
+/**
+ * ring_reap() - Take completions off the ring
+ * @r:		ring
+ * @out:	filled with up to @max completions
+ * @max:	room in @out
+ * Return: number taken
+ */
+unsigned ring_reap(struct ring *r, struct ring_cqe *out, unsigned max);
+
+#endif

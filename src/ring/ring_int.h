@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Internal to src/ring: the two backends behind ring.h. */
+#ifndef S4_RING_INT_H
+#define S4_RING_INT_H
+
+#include <liburing.h>
+#include <sys/uio.h>
+
+#include "ring.h"
+
+struct ring_fb; /* poll(2) backend state, ring_poll.c */
+
+struct ring {
+	bool uring;
+	bool fixed; /* buffers registered: READ_FIXED/WRITE_FIXED */
+	unsigned setup_flags;
+	struct io_uring ring;
+	struct ring_fb *fb;
+	struct iovec *bufs;
+	unsigned nbufs;
+	void *mem;
+	size_t mem_len;
+};
+
+struct ring_fb *ring_fb_new(void);
+void ring_fb_free(struct ring_fb *fb);
+void ring_fb_read(struct ring_fb *fb, int fd, void *buf, size_t len,
+		  union ring_ref ref);
+void ring_fb_write(struct ring_fb *fb, int fd, const void *buf, size_t len,
+		   union ring_ref ref);
+void ring_fb_poll_add(struct ring_fb *fb, int fd, unsigned mask,
+		      union ring_ref ref);
+void ring_fb_poll_update(struct ring_fb *fb, union ring_ref ref,
+			 unsigned mask);
+void ring_fb_poll_remove(struct ring_fb *fb, union ring_ref ref);
+int ring_fb_wait(struct ring_fb *fb, int timeout_ms);
+unsigned ring_fb_reap(struct ring_fb *fb, struct ring_cqe *out, unsigned max);
+
+#endif

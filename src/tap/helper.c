@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* helper.c - the process that works inside the target's namespaces.
+ *
+ * DOC: Theory of Operation
+ * Forked before anything else, with a SOCK_SEQPACKET pair to the parent and
+ * PR_SET_PDEATHSIG so it never outlives it. It joins the target's user and
+ * network namespaces, opens the TAP (runs -c), and sends the fd back with
+ * SCM_RIGHTS. Then it stays: a socket created in the namespace keeps that
+ * namespace, so the parent, which stays in the host's, asks the helper for
+ * sockets (struct helper_req) to reach services in the namespace directly.
+ * It exits when the parent closes its end.
+ *
+ * If the helper fails before sending the fd it exits 1 and the parent says
+ * "child failed(1)" and exits with that status, as slirp4netns does.
+ *
+ * BESS mode: the helper stays in our namespaces, listens on the unix socket
+ * PATH, and sends the first connection instead of a TAP; each SEQPACKET
+ * message is one Ethernet frame, so the rest of the process cannot tell.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../options.h"
+#include "configure.h"
+#include "helper.h"
+#include "nsenter.h"
+
+int fd_send(int sock, const void *buf, size_t len, int fd)
+{
+	char ctl[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { (void *)buf, len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
+
+	if (fd >= 0) {
+		msg.msg_control = ctl;
+		msg.msg_controllen = sizeof(ctl);
+		cm = CMSG_FIRSTHDR(&msg);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	}
+	return sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+ssize_t fd_recv(int sock, void *buf, size_t len, int *fd)
+{
+	char ctl[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { buf, len };
+	struct msghdr msg = { .msg_iov = &iov,
+			      .msg_iovlen = 1,
+			      .msg_control = ctl,
+			      .msg_controllen = sizeof(ctl) };
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	*fd = -1;
+	do
+		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm))
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+			memcpy(fd, CMSG_DATA(cm), sizeof(int));
+	return n;
+}
+
+void helper_serve(int sock)
+{
+	struct helper_req req;
+	int fd;
+
+	for (;;) {
+		ssize_t n = fd_recv(sock, &req, sizeof(req), &fd);
+		struct helper_rep rep;
+
+		if (fd >= 0)
+			close(fd); /* nobody sends us fds */
+		if (n <= 0)
+			return; /* parent gone */
+		if (n != sizeof(req))
+			continue;
+		fd = socket(req.family, req.type | SOCK_CLOEXEC, req.protocol);
+		rep = (struct helper_rep){ req.id, fd < 0 ? -errno : 0 };
+		fd_send(sock, &rep, sizeof(rep), fd);
+		if (fd >= 0)
+			close(fd);
+	}
+}
+
+/**
+ * bess_accept() - Listen on the BESS path and take one connection
+ * @path:	unix socket path
+ * @e:		message on failure
+ * Return: the connection, or -errno
+ */
+static int bess_accept(const char *path, struct err *e)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int l, fd;
+
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return err_set(e, -ENAMETOOLONG,
+			       "the specified BESS socket path is too long "
+			       "(>= %zu)",
+			       sizeof(sun.sun_path));
+	strcpy(sun.sun_path, path);
+	l = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (l < 0)
+		return err_set(e, -errno, "socket: %s", strerror(errno));
+	unlink(path);
+	if (bind(l, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    listen(l, 1) < 0) {
+		fd = err_set(e, -errno, "%s: %s", path, strerror(errno));
+		close(l);
+		return fd;
+	}
+	log_info("Waiting for connection to %s", path);
+	fd = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		fd = err_set(e, -errno, "accept: %s", strerror(errno));
+	close(l);
+	return fd;
+}
+
+/**
+ * helper_main() - The helper's life: namespaces, TAP, fd, then serve
+ * @o:		options
+ * @sock:	our end of the pair
+ */
+static _Noreturn void helper_main(const struct opts *o, int sock)
+{
+	const char *name = o->tapname;
+	struct err e = { 0 };
+	char one = '1';
+	int fd;
+
+	if (o->target_type == TARGET_BESS) {
+		name = o->bess_path;
+		fd = bess_accept(o->bess_path, &e);
+	} else if (ns_enter(o, &e) < 0) {
+		fd = -1;
+	} else {
+		fd = tap_open(o->tapname, &e);
+		if (fd >= 0 && o->configure &&
+		    tap_configure(o->tapname, o, &e) < 0) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	if (fd < 0) {
+		log_err("%s", e.msg);
+		_exit(EXIT_FAILURE);
+	}
+	if (fd_send(sock, &one, 1, fd) < 0)
+		_exit(EXIT_FAILURE);
+	if (o->target_type == TARGET_BESS)
+		log_info("sent \"tapfd\"=%d (not really TAP) for %s", fd, name);
+	else
+		log_info("sent tapfd=%d for %s", fd, name);
+	close(fd);
+	helper_serve(sock);
+	_exit(EXIT_SUCCESS);
+}
+
+/**
+ * child_failed() - The helper died before sending the fd: say how
+ * @pid:	the helper
+ * Return: the status to exit with
+ */
+static int child_failed(pid_t pid)
+{
+	int ws, rc;
+
+	do
+		rc = waitpid(pid, &ws, 0);
+	while (rc < 0 && errno == EINTR);
+	if (rc < 0) {
+		log_perror("waitpid");
+		return 1;
+	}
+	if (!WIFEXITED(ws)) {
+		log_err("child failed(wstatus=%d, !WIFEXITED)", ws);
+		return 1;
+	}
+	log_err("child failed(%d)", WEXITSTATUS(ws));
+	return WEXITSTATUS(ws) ? WEXITSTATUS(ws) : 1;
+}
+
+int helper_start(const struct opts *o, struct helper *h, int *tapfd)
+{
+	pid_t parent = getpid();
+	int sv[2];
+	char one;
+
+	h->pid = 0;
+	h->sock = -1;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		log_perror("socketpair");
+		return 1;
+	}
+	fflush(stdout); /* else the child's exit would print it again */
+	h->pid = fork();
+	if (h->pid < 0) {
+		log_perror("fork");
+		return 1;
+	}
+	if (h->pid == 0) {
+		close(sv[0]);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(EXIT_FAILURE);
+		helper_main(o, sv[1]);
+	}
+	close(sv[1]);
+	h->sock = sv[0];
+	if (fd_recv(h->sock, &one, 1, tapfd) <= 0 || *tapfd < 0) {
+		if (*tapfd >= 0)
+			close(*tapfd);
+		return child_failed(h->pid);
+	}
+	log_info("received tapfd=%d", *tapfd);
+	return 0;
+}
+
+int helper_socket(struct helper *h, int family, int type, int protocol)
+{
+	static uint32_t next_id;
+	struct helper_req req = { ++next_id, family, type, protocol };
+	struct helper_rep rep;
+	int fd, rc;
+	ssize_t n;
+
+	if (h->sock < 0)
+		return -ENOTCONN;
+	rc = fd_send(h->sock, &req, sizeof(req), -1);
+	if (rc < 0)
+		return rc;
+	n = fd_recv(h->sock, &rep, sizeof(rep), &fd);
+	if (n != sizeof(rep) || rep.id != req.id) {
+		if (fd >= 0)
+			close(fd);
+		return n < 0 ? (int)n : -EPROTO;
+	}
+	if (rep.err < 0 || fd < 0)
+		return rep.err < 0 ? rep.err : -EPROTO;
+	return fd;
+}
+
+void helper_stop(struct helper *h)
+{
+	if (h->sock >= 0)
+		close(h->sock); /* the helper sees EOF and exits */
+	h->sock = -1;
+	if (h->pid > 0)
+		waitpid(h->pid, NULL, 0);
+	h->pid = 0;
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef S4_HELPER_H
+#define S4_HELPER_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+struct opts;
+
+/* The helper process: inside the target's namespaces, it opens the TAP and
+ * then stays, making sockets in the namespace on request. */
+struct helper {
+	pid_t pid; /* 0: none (tapfd mode) */
+	int sock;  /* SOCK_SEQPACKET to the helper, -1 if none */
+};
+
+/* The socket-factory protocol on the SOCK_SEQPACKET pair. */
+struct helper_req {
+	uint32_t id;
+	int32_t family, type, protocol;
+};
+struct helper_rep {
+	uint32_t id;
+	int32_t err; /* 0, then the fd comes as SCM_RIGHTS; else -errno */
+};
+
+/**
+ * helper_start() - Fork the helper and receive the TAP fd from it
+ * @o:		options
+ * @h:		filled
+ * @tapfd:	set to the fd
+ *
+ * Prints what slirp4netns prints ("received tapfd=N", "child failed(N)").
+ * Return: 0, or the status to exit with
+ */
+int helper_start(const struct opts *o, struct helper *h, int *tapfd);
+
+/**
+ * helper_socket() - A socket made inside the target network namespace
+ * @h:		helper
+ * @family:	as socket(2)
+ * @type:	as socket(2)
+ * @protocol:	as socket(2)
+ * Return: the fd, or -errno
+ */
+int helper_socket(struct helper *h, int family, int type, int protocol);
+
+void helper_stop(struct helper *h);
+
+/* Inside the helper, for the tests: answer requests on @sock until EOF. */
+void helper_serve(int sock);
+
+/* fd passing over a unix socket, with a payload */
+int fd_send(int sock, const void *buf, size_t len, int fd);
+ssize_t fd_recv(int sock, void *buf, size_t len, int *fd);
+
+#endif

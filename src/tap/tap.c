@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* tap.c - Ethernet frames between the TAP device and libslirp.
+ *
+ * DOC: Theory of Operation
+ * The ring's buffers are split in two: TAP_RX_DEPTH receive buffers, each
+ * with a read outstanding at all times, and TX slots. Every received frame
+ * goes to slirp_input() at once (libslirp copies it into an mbuf), then the
+ * buffer's read is queued again; the whole batch of completions is handled
+ * before libslirp polls its sockets once. A frame libslirp emits is copied
+ * into a free TX slot and written with WRITE_FIXED by the same
+ * io_uring_enter() that waits. With no slot free, what is queued is flushed
+ * first (keeping frame order) and the frame is written with write(2).
+ *
+ * More than four outstanding reads was measured slower: each arms its own
+ * poll on the tun wait queue, so every frame wakes all of them.
+ *
+ * The fd is O_NONBLOCK, else io_uring hands every tun read to a worker
+ * thread. A read that still says EAGAIN waits on a poll before it is retried.
+ * EIO/EBADFD means the device is gone (deleted in the namespace): one
+ * message, exit 1.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../ctx.h"
+#include "tap.h"
+
+enum {
+	TAP_RX_DEPTH = 4,
+	TAP_TX_BUDGET = 4 << 20, /* bytes of TX slots: RLIMIT_MEMLOCK */
+	TAP_TX_MIN = 32,
+	TAP_TX_MAX = 256,
+	ETH_OVERHEAD = 14 + 4, /* header, and room for a VLAN tag */
+};
+
+struct tap {
+	struct ctx *c;
+	int fd;
+	size_t buf_size;
+	unsigned ntx;
+	unsigned *free_tx; /* stack of free TX slot numbers */
+	unsigned nfree;
+	unsigned rx_waiting; /* reads parked behind a poll after EAGAIN */
+	bool poll_armed;
+};
+
+unsigned tap_bufs(unsigned mtu, size_t *size)
+{
+	unsigned ntx;
+
+	*size = (mtu + ETH_OVERHEAD + 63) & ~(size_t)63;
+	ntx = TAP_TX_BUDGET / *size;
+	if (ntx < TAP_TX_MIN)
+		ntx = TAP_TX_MIN;
+	if (ntx > TAP_TX_MAX)
+		ntx = TAP_TX_MAX;
+	return TAP_RX_DEPTH + ntx;
+}
+
+static void rx_arm(struct tap *t, unsigned buf)
+{
+	ring_read_fixed(t->c->ring, t->fd, buf, t->buf_size,
+			ring_ref(RING_TAP_RX, 0, buf));
+}
+
+struct tap *tap_new(struct ctx *c, int fd)
+{
+	struct tap *t = calloc(1, sizeof(*t));
+	unsigned nbufs;
+
+	if (!t)
+		return NULL;
+	t->c = c;
+	t->fd = fd;
+	nbufs = tap_bufs(c->o->mtu, &t->buf_size);
+	t->ntx = nbufs - TAP_RX_DEPTH;
+	t->free_tx = calloc(t->ntx, sizeof(*t->free_tx));
+	if (!t->free_tx) {
+		free(t);
+		return NULL;
+	}
+	for (unsigned i = 0; i < t->ntx; i++)
+		t->free_tx[t->nfree++] = TAP_RX_DEPTH + i;
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
+		log_perror("tap: O_NONBLOCK");
+	for (unsigned i = 0; i < TAP_RX_DEPTH; i++)
+		rx_arm(t, i);
+	return t;
+}
+
+void tap_free(struct tap *t)
+{
+	if (!t)
+		return;
+	close(t->fd);
+	free(t->free_tx);
+	free(t);
+}
+
+/* The device is gone or broken: nothing more can be done. */
+static void tap_fatal(struct tap *t, const char *what, int res)
+{
+	log_err("tap: %s: %s", what, strerror(-res));
+	t->c->quit = true;
+	t->c->exit_status = 1;
+}
+
+ssize_t tap_send(const void *buf, size_t len, void *opaque)
+{
+	struct ctx *c = opaque;
+	struct tap *t = c->tap;
+	unsigned slot;
+	ssize_t n;
+
+	if (len > t->buf_size)
+		return -1; /* larger than the MTU we set: never sent */
+	if (t->nfree) {
+		slot = t->free_tx[--t->nfree];
+		memcpy(ring_buf(c->ring, slot), buf, len);
+		ring_write_fixed(c->ring, t->fd, slot, len,
+				 ring_ref(RING_TAP_TX, 0, slot));
+		return len;
+	}
+	ring_submit(c->ring); /* frames queued before this one go first */
+	n = write(t->fd, buf, len);
+	if (n < 0 && errno != EAGAIN)
+		log_perror("tap: write");
+	return n < 0 ? -1 : n;
+}
+
+static void rx_done(struct ctx *c, struct tap *t, unsigned buf, int res)
+{
+	if (res > 0) {
+		slirp_input(c->slirp, ring_buf(c->ring, buf), res);
+		rx_arm(t, buf);
+		return;
+	}
+	switch (res) {
+	case -EINTR:
+	case -ECANCELED:
+		rx_arm(t, buf);
+		return;
+	case -EAGAIN:
+		/* park the read until the device is readable */
+		t->rx_waiting |= 1u << buf;
+		if (!t->poll_armed) {
+			ring_poll_add(c->ring, t->fd, POLLIN,
+				      ring_ref(RING_TAP_POLL, 0, 0));
+			t->poll_armed = true;
+		}
+		return;
+	case 0:
+		return tap_fatal(t, "read", -EIO);
+	default:
+		return tap_fatal(t, "read", res);
+	}
+}
+
+void tap_complete(struct ctx *c, union ring_ref ref, int res)
+{
+	struct tap *t = c->tap;
+
+	switch (ref.type) {
+	case RING_TAP_RX:
+		return rx_done(c, t, ref.idx, res);
+	case RING_TAP_TX:
+		t->free_tx[t->nfree++] = ref.idx;
+		if (res == -EIO || res == -EBADFD)
+			tap_fatal(t, "write", res);
+		else if (res < 0 && res != -EAGAIN)
+			log_warn("tap: write: %s", strerror(-res));
+		return;
+	case RING_TAP_POLL:
+		t->poll_armed = false;
+		if (res < 0 || (res & (POLLERR | POLLHUP | POLLNVAL)))
+			return tap_fatal(t, "poll", res < 0 ? res : -EIO);
+		for (unsigned i = 0; i < TAP_RX_DEPTH; i++)
+			if (t->rx_waiting & (1u << i))
+				rx_arm(t, i);
+		t->rx_waiting = 0;
+		return;
+	default:
+		return;
+	}
+}
