@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The helper's socket-factory protocol, served by a forked helper_serve(). */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tap/helper.h"
+
+Test(helper, makes_sockets_until_eof)
+{
+	struct helper h;
+	int sv[2], fd, type, st;
+	socklen_t len = sizeof(type);
+
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	h.pid = fork();
+	if (h.pid == 0) {
+		close(sv[0]);
+		helper_serve(sv[1]);
+		_exit(0);
+	}
+	close(sv[1]);
+	h.sock = sv[0];
+	fd = helper_socket(&h, AF_INET, SOCK_STREAM, 0);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len), 0);
+	cr_assert_eq(type, SOCK_STREAM);
+	close(fd);
+	fd = helper_socket(&h, AF_INET6, SOCK_DGRAM, 0);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	cr_assert_eq(helper_socket(&h, 12345, SOCK_STREAM, 0), -EAFNOSUPPORT);
+	helper_stop(&h);
+	cr_assert_eq(h.pid, 0);
+	(void)st;
+}
+
+Test(helper, no_helper)
+{
+	struct helper h = { 0, -1 };
+
+	cr_assert_eq(helper_socket(&h, AF_INET, SOCK_STREAM, 0), -ENOTCONN);
+}

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The ring: user_data encoding, and both backends doing the same work. */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "ring/ring.h"
+
+Test(ring_ref, layout)
+{
+	union ring_ref r = ring_ref(RING_SPOLL, 0xabcd, 0x12345678);
+	union ring_ref back = { .u64 = r.u64 };
+
+	cr_assert_eq(back.type, RING_SPOLL);
+	cr_assert_eq(back.gen, 0xabcd);
+	cr_assert_eq(back.idx, 0x12345678);
+	cr_assert_eq(back.op, 0);
+	cr_assert_neq(ring_ref(RING_SPOLL, 1, 7).u64,
+		      ring_ref(RING_SPOLL, 2, 7).u64, "gen tells them apart");
+}
+
+Test(ring_ref, names)
+{
+	for (unsigned i = 0; i < RING_NUM_TYPES; i++)
+		cr_assert_not_null(ring_type_names[i], "type %u", i);
+}
+
+static struct ring *r;
+static int sv[2];
+
+static void setup(bool uring)
+{
+	r = ring_new(4, 4096, uring, NULL);
+	cr_assert_not_null(r);
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0,
+				sv),
+		     0);
+}
+
+/* Wait until @n completions came, at most a second. */
+static unsigned collect(struct ring_cqe *out, unsigned n)
+{
+	unsigned got = 0;
+
+	for (int i = 0; i < 100 && got < n; i++) {
+		ring_wait(r, 10);
+		got += ring_reap(r, out + got, n - got);
+	}
+	return got;
+}
+
+ParameterizedTestParameters(ring, backends)
+{
+	static bool both[] = { true, false };
+
+	return cr_make_param_array(bool, both, 2);
+}
+
+ParameterizedTest(bool *uring, ring, backends)
+{
+	struct ring_cqe c[8];
+	char *buf;
+
+	setup(*uring);
+	cr_assert_eq(ring_is_uring(r), *uring, "%s", ring_describe(r));
+
+	/* a read waits until data comes, then completes with the bytes */
+	ring_read_fixed(r, sv[0], 1, 4096, ring_ref(RING_TAP_RX, 0, 1));
+	ring_wait(r, 0);
+	cr_assert_eq(ring_reap(r, c, 8), 0, "nothing to read yet");
+	cr_assert_eq(write(sv[1], "frame", 5), 5);
+	cr_assert_eq(collect(c, 1), 1);
+	cr_assert_eq(c[0].ref.type, RING_TAP_RX);
+	cr_assert_eq(c[0].ref.idx, 1);
+	cr_assert_eq(c[0].res, 5);
+	cr_assert(!memcmp(ring_buf(r, 1), "frame", 5));
+
+	/* a write from a buffer */
+	buf = ring_buf(r, 2);
+	memcpy(buf, "reply", 5);
+	ring_write_fixed(r, sv[0], 2, 5, ring_ref(RING_TAP_TX, 0, 2));
+	cr_assert_eq(collect(c, 1), 1);
+	cr_assert_eq(c[0].res, 5);
+	cr_assert_eq(read(sv[1], buf + 100, 100), 5);
+
+	/* a poll fires once with what is ready */
+	ring_poll_add(r, sv[1], POLLIN, ring_ref(RING_SPOLL, 3, sv[1]));
+	ring_wait(r, 0);
+	cr_assert_eq(ring_reap(r, c, 8), 0);
+	cr_assert_eq(write(sv[0], "x", 1), 1);
+	cr_assert_eq(collect(c, 1), 1);
+	cr_assert_eq(c[0].ref.gen, 3);
+	cr_assert(c[0].res & POLLIN);
+
+	/* an update changes the mask of an armed poll: POLLOUT is ready */
+	ring_poll_add(r, sv[0], POLLIN, ring_ref(RING_SPOLL, 4, sv[0]));
+	ring_wait(r, 0);
+	ring_poll_update(r, ring_ref(RING_SPOLL, 4, sv[0]), POLLOUT);
+	cr_assert_eq(collect(c, 2), 2);
+	for (int i = 0; i < 2; i++) {
+		if (c[i].ref.type == RING_SPOLL)
+			cr_assert(c[i].res & POLLOUT);
+		else
+			cr_assert_eq(c[i].res, 0, "update accepted");
+	}
+
+	/* a removed poll never fires */
+	ring_poll_add(r, sv[0], POLLIN, ring_ref(RING_SPOLL, 5, sv[0]));
+	ring_wait(r, 0);
+	ring_poll_remove(r, ring_ref(RING_SPOLL, 5, sv[0]));
+	cr_assert_eq(collect(c, 2), 2);
+	for (int i = 0; i < 2; i++)
+		if (c[i].ref.type == RING_SPOLL)
+			cr_assert_eq(c[i].res, -ECANCELED);
+	ring_free(r);
+}
