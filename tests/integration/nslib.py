@@ -1,0 +1,275 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Shared pieces of the integration tests.
+
+Every test runs inside an outer namespace made for it (user, net, mount;
+lo up): the forwarder's host sockets live there, so whatever a test sends
+can reach nothing but that namespace and the ones the test makes itself.
+The target ("container") namespace is a child of it.
+"""
+import hashlib
+import os
+import random
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+S4 = os.environ.get("S4_BIN") or os.path.join(
+    os.path.dirname(__file__), "..", "..", "build", "slirp4netns")
+PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peer.py")
+CI = os.environ.get("CI") == "true"
+
+
+_libc = None
+
+
+def die_with_parent():
+    """preexec_fn: a test killed by its timeout takes its processes along."""
+    global _libc
+    import ctypes
+    if _libc is None:
+        _libc = ctypes.CDLL(None, use_errno=True)
+    _libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def log(*a):
+    print(*a, flush=True)
+
+
+def fail(msg):
+    log("FAIL: " + msg)
+    sys.exit(1)
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)
+    log("ok: " + msg)
+
+
+def skip(msg):
+    """Exit 77 (meson's skip), except under CI, where everything must run."""
+    if CI:
+        fail("missing under CI: " + msg)
+    log("SKIP: " + msg)
+    sys.exit(77)
+
+
+def netns_ino(pid="self"):
+    return os.stat(f"/proc/{pid}/ns/net").st_ino
+
+
+def isolate(extra_unshare=()):
+    """Re-run the calling test inside a fresh user+net+mount namespace."""
+    if os.environ.get("S4_ISOLATED") == "1":
+        if str(netns_ino()) == os.environ.get("S4_HOST_NETNS"):
+            fail("not isolated: still in the host's network namespace")
+        subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+        return
+    if not shutil.which("unshare"):
+        skip("unshare(1) not installed")
+    env = dict(os.environ, S4_ISOLATED="1", S4_HOST_NETNS=str(netns_ino()))
+    cmd = ["unshare", "--user", "--map-root-user", "--net", "--mount",
+           "--propagation", "private", *extra_unshare,
+           sys.executable, *sys.argv]
+    sys.exit(subprocess.run(cmd, env=env).returncode)
+
+
+class Netns:
+    """A network namespace held open by a sleeping process."""
+
+    def __init__(self, name="target"):
+        self.name = name
+        self.proc = subprocess.Popen(["unshare", "--net", "sleep", "infinity"],
+                                     stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL,
+                                     preexec_fn=die_with_parent)
+        self.pid = self.proc.pid
+        for _ in range(200):
+            try:
+                if netns_ino(self.pid) != netns_ino():
+                    break
+            except FileNotFoundError:
+                pass
+            time.sleep(0.01)
+        else:
+            fail(f"{name}: namespace did not appear")
+        self.sh("ip link set lo up")
+
+    def run(self, args, **kw):
+        kw.setdefault("capture_output", True)
+        kw.setdefault("text", True)
+        return subprocess.run(["nsenter", "-t", str(self.pid), "-n", *args],
+                              **kw)
+
+    def sh(self, cmd, check=True, **kw):
+        r = self.run(["sh", "-c", cmd], **kw)
+        if check and r.returncode != 0:
+            fail(f"{self.name}: `{cmd}` failed: {r.stdout}{r.stderr}")
+        return r
+
+    def peer(self, *args, timeout=60):
+        """Run a peer.py command in here; returns its stdout lines."""
+        r = self.run([sys.executable, PEER, *map(str, args)],
+                     timeout=timeout)
+        if r.returncode != 0:
+            fail(f"peer {args} failed ({r.returncode}): {r.stdout}{r.stderr}")
+        return r.stdout.strip()
+
+    def popen(self, args, **kw):
+        kw.setdefault("preexec_fn", die_with_parent)
+        return subprocess.Popen(["nsenter", "-t", str(self.pid), "-n", *args],
+                                **kw)
+
+    def close(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+class Forwarder:
+    """The binary under test, started with a ready pipe (-r)."""
+
+    def __init__(self, args, target=None, ready=True, exit_fd=False,
+                 binary=None, tapname="tap0", wrapper=()):
+        if target is not None and netns_ino(target.pid) == netns_ino():
+            fail("target namespace is the forwarder's own: refusing to start")
+        pass_fds = []
+        argv = [*wrapper, binary or S4]
+        if ready:
+            rr, rw = os.pipe()
+            self.ready_r = rr
+            pass_fds.append(rw)
+            argv += ["-r", str(rw)]
+        if exit_fd:
+            er, ew = os.pipe()
+            self.exit_w = ew
+            pass_fds.append(er)
+            argv += ["-e", str(er)]
+        argv += list(args)
+        if target is not None:
+            argv += [str(target.pid), tapname]
+        self.argv = argv
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, pass_fds=pass_fds,
+                                     preexec_fn=die_with_parent)
+        for fd in pass_fds:
+            os.close(fd)
+
+    def wait_ready(self, timeout=10):
+        r, _, _ = select.select([self.ready_r], [], [], timeout)
+        if not r:
+            self.stop()
+            fail(f"not ready within {timeout}s: {self.output()}")
+        data = os.read(self.ready_r, 16)
+        if data != b"1":
+            self.stop()
+            fail(f"ready fd said {data!r}: {self.output()}")
+        return self
+
+    def wait(self, timeout=10):
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            if self.wait(5) is None:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    def output(self):
+        out, err = self.proc.communicate() if self.proc.poll() is not None \
+            else (b"", b"")
+        self._out = (out or b"").decode() + (err or b"").decode()
+        return self._out
+
+    def finish(self):
+        """Stop it and return (status, stdout, stderr)."""
+        self.stop()
+        out, err = self.proc.communicate()
+        return self.proc.returncode, out.decode(), err.decode()
+
+
+def start(args, target, **kw):
+    return Forwarder(args, target, **kw).wait_ready()
+
+
+# ---------------------------------------------------------------- servers
+
+class TcpEchoServer(threading.Thread):
+    """Echoes every byte back on each connection; records peer addresses."""
+
+    def __init__(self, addr="127.0.0.1", port=0, family=socket.AF_INET):
+        super().__init__(daemon=True)
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((addr, port))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.peers = []
+        self.start()
+
+    def run(self):
+        while True:
+            try:
+                c, a = self.sock.accept()
+            except OSError:
+                return
+            self.peers.append(a[0])
+            threading.Thread(target=self.echo, args=(c,), daemon=True).start()
+
+    @staticmethod
+    def echo(c):
+        with c:
+            while True:
+                try:
+                    d = c.recv(1 << 16)
+                except OSError:
+                    return
+                if not d:
+                    c.shutdown(socket.SHUT_WR)
+                    return
+                c.sendall(d)
+
+
+class UdpEchoServer(threading.Thread):
+    def __init__(self, addr="127.0.0.1", port=0, family=socket.AF_INET):
+        super().__init__(daemon=True)
+        self.sock = socket.socket(family, socket.SOCK_DGRAM)
+        self.sock.bind((addr, port))
+        self.port = self.sock.getsockname()[1]
+        self.peers = []
+        self.start()
+
+    def run(self):
+        while True:
+            try:
+                d, a = self.sock.recvfrom(65536)
+            except OSError:
+                return
+            self.peers.append(a[0])
+            self.sock.sendto(d, a)
+
+
+def veth_remote(name="remote", host_ip="198.51.100.1", remote_ip="198.51.100.9",
+                extra_host_ips=()):
+    """A "remote" host: another namespace joined to ours by a veth pair."""
+    ns = Netns(name)
+    subprocess.run(["ip", "link", "add", "veth-h", "type", "veth", "peer",
+                    "name", "veth-r"], check=True)
+    subprocess.run(["ip", "link", "set", "veth-r", "netns", str(ns.pid)],
+                   check=True)
+    for ip in (host_ip, *extra_host_ips):
+        subprocess.run(["ip", "addr", "add", ip + "/24", "dev", "veth-h"],
+                       check=True)
+    subprocess.run(["ip", "link", "set", "veth-h", "up"], check=True)
+    ns.sh(f"ip addr add {remote_ip}/24 dev veth-r && ip link set veth-r up")
+    return ns

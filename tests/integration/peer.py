@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Clients the integration tests run inside a namespace (via nsenter).
+
+Each command prints one result line and exits 0, or exits 1 with a reason.
+"""
+import hashlib
+import os
+import random
+import socket
+import struct
+import sys
+import threading
+import time
+
+
+def tcp_echo(host, port, nbytes, family=socket.AF_INET):
+    """Send nbytes of seeded random data to an echo server, read the echo
+    concurrently, print the sha256 of both."""
+    data = random.Random(nbytes).randbytes(int(nbytes))
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.settimeout(30)
+    s.connect((host, int(port)))
+
+    def send():
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+
+    t = threading.Thread(target=send)
+    t.start()
+    got = bytearray()
+    while True:
+        d = s.recv(1 << 16)
+        if not d:
+            break
+        got += d
+    t.join()
+    print(hashlib.sha256(data).hexdigest(), hashlib.sha256(got).hexdigest(),
+          len(got))
+
+
+def tcp_connect_error(host, port, family=socket.AF_INET):
+    """Try to connect; print the errno name, or "connected"."""
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.settimeout(10)
+    try:
+        s.connect((host, int(port)))
+        print("connected")
+    except socket.timeout:
+        print("timeout")
+    except OSError as e:
+        import errno
+        print(errno.errorcode.get(e.errno, str(e.errno)))
+
+
+def udp_echo(host, port, count, size, family=socket.AF_INET):
+    s = socket.socket(family, socket.SOCK_DGRAM)
+    s.settimeout(2)
+    ok = 0
+    for i in range(int(count)):
+        msg = random.Random(i).randbytes(int(size))
+        for _ in range(3):  # UDP: allow a retry
+            s.sendto(msg, (host, int(port)))
+            try:
+                d, _ = s.recvfrom(65536)
+            except socket.timeout:
+                continue
+            if d == msg:
+                ok += 1
+                break
+    print(ok)
+
+
+def dns_query(server, name, port=53):
+    """An A query by hand; prints the first address or "timeout"."""
+    qid = 0x1234
+    q = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0)
+    for label in name.split("."):
+        q += bytes([len(label)]) + label.encode()
+    q += b"\0" + struct.pack(">HH", 1, 1)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(3)
+    s.sendto(q, (server, int(port)))
+    try:
+        d, _ = s.recvfrom(4096)
+    except socket.timeout:
+        print("timeout")
+        return
+    # answer: skip header + question, read the first A record
+    off = len(q)
+    off += 2 + 2 + 2 + 4  # name pointer, type, class, ttl
+    rdlen = struct.unpack(">H", d[off:off + 2])[0]
+    print(socket.inet_ntoa(d[off + 2:off + 2 + rdlen]))
+
+
+def dhcp(iface):
+    """DHCPDISCOVER from 0.0.0.0 on iface; prints offered address, router,
+    DNS."""
+    import fcntl
+    req = struct.pack("16s16x", iface.encode())
+    hw = fcntl.ioctl(socket.socket(), 0x8927, req)  # SIOCGIFHWADDR
+    chaddr = hw[18:24]
+    xid = random.getrandbits(32)
+    pkt = struct.pack(">BBBBIHH4s4s4s4s16s64s128s", 1, 1, 6, 0, xid, 0,
+                      0x8000, b"\0" * 4, b"\0" * 4, b"\0" * 4, b"\0" * 4,
+                      chaddr, b"", b"")
+    pkt += b"\x63\x82\x53\x63" + b"\x35\x01\x01" + b"\xff"
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, iface.encode())
+    s.bind(("0.0.0.0", 68))
+    s.settimeout(3)
+    for _ in range(3):
+        s.sendto(pkt, ("255.255.255.255", 67))
+        try:
+            d, _ = s.recvfrom(4096)
+        except socket.timeout:
+            continue
+        if struct.unpack(">I", d[4:8])[0] != xid:
+            continue
+        yiaddr = socket.inet_ntoa(d[16:20])
+        opts, i = {}, 240
+        while i < len(d) and d[i] != 255:
+            if d[i] == 0:
+                i += 1
+                continue
+            opts[d[i]] = d[i + 2:i + 2 + d[i + 1]]
+            i += 2 + d[i + 1]
+        print(yiaddr, socket.inet_ntoa(opts.get(3, b"\0" * 4)[:4]),
+              socket.inet_ntoa(opts.get(6, b"\0" * 4)[:4]))
+        return
+    print("timeout")
+
+
+def wait_addr6(addr, timeout):
+    """Wait until an IPv6 address can be bound (DAD done)."""
+    end = time.time() + float(timeout)
+    while time.time() < end:
+        try:
+            s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+            s.bind((addr, 0))
+            print("ok")
+            return
+        except OSError:
+            time.sleep(0.1)
+    print("timeout")
+
+
+def serve_tcp_echo(addr, port, count):
+    """Echo COUNT connections; print each peer address as it connects."""
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((addr, int(port)))
+    ls.listen(16)
+    print("listening", flush=True)
+    for _ in range(int(count)):
+        c, a = ls.accept()
+        print(a[0], flush=True)
+        with c:
+            while True:
+                d = c.recv(1 << 16)
+                if not d:
+                    break
+                c.sendall(d)
+
+
+def main():
+    cmd, args = sys.argv[1], sys.argv[2:]
+    fam = socket.AF_INET
+    if cmd.endswith("6"):
+        cmd, fam = cmd[:-1], socket.AF_INET6
+    if cmd == "tcp-echo":
+        tcp_echo(*args, family=fam)
+    elif cmd == "tcp-connect":
+        tcp_connect_error(*args, family=fam)
+    elif cmd == "udp-echo":
+        udp_echo(*args, family=fam)
+    elif cmd == "dns":
+        dns_query(*args)
+    elif cmd == "dhcp":
+        dhcp(*args)
+    elif cmd == "serve-tcp-echo":
+        serve_tcp_echo(*args)
+    elif cmd == "wait-addr":
+        wait_addr6(*args)
+    else:
+        sys.exit("unknown command " + cmd)
+
+
+if __name__ == "__main__":
+    main()

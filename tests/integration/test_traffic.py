@@ -1,0 +1,26 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Namespace -> host loopback through 10.0.2.2: TCP with checksummed data
+both ways (small and 64 MiB), UDP, and ping to the gateway."""
+import sys
+from nslib import *
+
+isolate()
+mtu = sys.argv[1] if len(sys.argv) > 1 else "1500"
+t = Netns()
+tcp = TcpEchoServer()
+udp = UdpEchoServer()
+f = start(["-c", "--mtu=" + mtu], t)
+for n in (1, 1000, 1 << 20, 64 << 20):
+    sent, got, ln = t.peer("tcp-echo", "10.0.2.2", tcp.port, n).split()
+    check(sent == got and int(ln) == n, f"TCP {n} bytes echoed intact (MTU {mtu})")
+check(tcp.peers and set(tcp.peers) == {"127.0.0.1"},
+      "the host side sees connections from 127.0.0.1")
+check(t.peer("udp-echo", "10.0.2.2", udp.port, 50, 1200) == "50",
+      "50 UDP datagrams of 1200 bytes echoed")
+check(t.peer("udp-echo", "10.0.2.2", udp.port, 5, 8000) == "5",
+      "UDP datagrams larger than the MTU (fragmented) echoed")
+r = t.sh("ping -c 3 -i 0.2 -W 2 10.0.2.2", check=False)
+check(r.returncode == 0 and " 0% packet loss" in r.stdout, "ping 10.0.2.2")
+status, out, err = f.finish()
+check(status == -15, f"SIGTERM ends it with the signal (status {status})")
