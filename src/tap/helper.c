@@ -197,6 +197,22 @@ static int child_failed(pid_t pid)
 	return WEXITSTATUS(ws) ? WEXITSTATUS(ws) : 1;
 }
 
+/**
+ * keep_only() - In the helper, close every fd but stdio and @fd
+ * @fd:		the helper's end of the pair
+ *
+ * The ready and exit pipes must not stay open in here: clients wait for
+ * EOF on the first, and the second must hang up when they close it.
+ * Return: the fd, now number 3
+ */
+static int keep_only(int fd)
+{
+	if (fd != 3 && dup2(fd, 3) < 0)
+		_exit(EXIT_FAILURE);
+	close_range(4, ~0U, 0);
+	return 3;
+}
+
 int helper_start(const struct opts *o, struct helper *h, int *tapfd)
 {
 	pid_t parent = getpid();
@@ -216,11 +232,10 @@ int helper_start(const struct opts *o, struct helper *h, int *tapfd)
 		return 1;
 	}
 	if (h->pid == 0) {
-		close(sv[0]);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
 			_exit(EXIT_FAILURE);
-		helper_main(o, sv[1]);
+		helper_main(o, keep_only(sv[1]));
 	}
 	close(sv[1]);
 	h->sock = sv[0];

@@ -135,10 +135,11 @@ class Forwarder:
     """The binary under test, started with a ready pipe (-r)."""
 
     def __init__(self, args, target=None, ready=True, exit_fd=False,
-                 binary=None, tapname="tap0", wrapper=()):
+                 binary=None, tapname="tap0", wrapper=(), extra_fds=()):
         if target is not None and netns_ino(target.pid) == netns_ino():
             fail("target namespace is the forwarder's own: refusing to start")
         pass_fds = []
+        keep = list(extra_fds)
         argv = [*wrapper, binary or S4]
         if ready:
             rr, rw = os.pipe()
@@ -155,7 +156,7 @@ class Forwarder:
             argv += [str(target.pid), tapname]
         self.argv = argv
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, pass_fds=pass_fds,
+                                     stderr=subprocess.PIPE, pass_fds=pass_fds + keep,
                                      preexec_fn=die_with_parent)
         for fd in pass_fds:
             os.close(fd)

@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Ready fd, exit fd, signals, and a TAP that disappears."""
+from nslib import *
+
+isolate()
+
+
+def tap_gone(t):
+    """The TAP goes when the last reference does; io_uring drops the ones
+    its cancelled reads hold a moment after the process has exited."""
+    for _ in range(50):
+        if t.sh("ip link show tap0", check=False).returncode != 0:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+# -r: exactly "1", then EOF while the process keeps running
+t = Netns()
+f = start(["-c"], t)
+check(os.read(f.ready_r, 16) == b"", "ready fd closed after the byte")
+check(f.proc.poll() is None, "still running after ready")
+f.finish()
+
+# -e: data does not end it, closing every writer does (status 0)
+f = Forwarder(["-c"], t, exit_fd=True).wait_ready()
+os.write(f.exit_w, b"x")
+time.sleep(0.5)
+check(f.proc.poll() is None, "data on the exit fd does not end it")
+os.close(f.exit_w)
+check(f.wait(5) == 0, "exit fd closed: exits 0")
+err = f.proc.stderr.read().decode()
+check("exitfd event" in err, "says exitfd event")
+check(tap_gone(t), "its TAP is gone with it")
+
+# -e naming a closed fd: a clear error, not a silent exit 0
+f = Forwarder(["-e", "63"], t, ready=False)
+check(f.wait(5) == 1, "exit-fd that is not open: exit 1")
+check("exit-fd 63: Bad file descriptor" in f.proc.stderr.read().decode(),
+      "names the bad exit fd")
+
+# SIGTERM and SIGINT: die of the signal, helper and TAP go too
+for sig in (signal.SIGTERM, signal.SIGINT):
+    f = start(["-c"], t)
+    f.proc.send_signal(sig)
+    check(f.wait(5) == -sig, f"{sig.name}: exits by the signal")
+    check(tap_gone(t), f"{sig.name}: TAP gone")
+
+# the TAP deleted inside the namespace: one message, exit 1, no spinning
+f = start(["-c"], t)
+t.sh("ip link del tap0")
+st = f.wait(5)
+check(st == 1, f"TAP deleted: exit 1 (got {st})")
+err = f.proc.stderr.read().decode()
+tap_lines = [l for l in err.splitlines() if l.startswith("tap:")]
+check(len(tap_lines) == 1, f"one message about it: {tap_lines}")
+
+# a target that has exited keeps working (the TAP fd holds the netns)
+t2 = Netns("short-lived")
+srv = TcpEchoServer()
+f = start(["-c"], t2)
+holder = t2.popen(["sleep", "infinity"])
+target_ino = netns_ino(t2.pid)
+for _ in range(100):
+    try:
+        if netns_ino(holder.pid) == target_ino:
+            break
+    except FileNotFoundError:
+        pass
+    time.sleep(0.02)
+t2.close()
+sent, got, ln = subprocess.run(
+    ["nsenter", "-t", str(holder.pid), "-n", sys.executable, PEER,
+     "tcp-echo", "10.0.2.2", str(srv.port), "100000"],
+    capture_output=True, text=True).stdout.split()
+check(sent == got, "traffic still flows after the target process exited")
+holder.kill()
+f.finish()
