@@ -82,9 +82,15 @@ def isolate(extra_unshare=()):
 class Netns:
     """A network namespace held open by a sleeping process."""
 
-    def __init__(self, name="target"):
+    def __init__(self, name="target", userns=False):
         self.name = name
-        self.proc = subprocess.Popen(["unshare", "--net", "sleep", "infinity"],
+        # a rootless target owns its user namespace; joining it makes us
+        # root there
+        self.enter = (["-U", "--preserve-credentials", "-n"] if userns
+                      else ["-n"])
+        own = ["--user", "--map-root-user"] if userns else []
+        self.proc = subprocess.Popen(["unshare", *own, "--net", "sleep",
+                                      "infinity"],
                                      stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL,
@@ -104,8 +110,8 @@ class Netns:
     def run(self, args, **kw):
         kw.setdefault("capture_output", True)
         kw.setdefault("text", True)
-        return subprocess.run(["nsenter", "-t", str(self.pid), "-n", *args],
-                              **kw)
+        return subprocess.run(["nsenter", "-t", str(self.pid), *self.enter,
+                               *args], **kw)
 
     def sh(self, cmd, check=True, **kw):
         r = self.run(["sh", "-c", cmd], **kw)
@@ -123,8 +129,8 @@ class Netns:
 
     def popen(self, args, **kw):
         kw.setdefault("preexec_fn", die_with_parent)
-        return subprocess.Popen(["nsenter", "-t", str(self.pid), "-n", *args],
-                                **kw)
+        return subprocess.Popen(["nsenter", "-t", str(self.pid), *self.enter,
+                                 *args], **kw)
 
     def close(self):
         self.proc.kill()

@@ -1,0 +1,21 @@
+#!/bin/sh
+# Install the Debian packages this project builds, tests and benchmarks with,
+# the ones that are missing only. Debian 12, as root.
+set -eu
+PKGS="meson ninja-build pkg-config gcc libc6-dev
+liburing-dev libslirp-dev libglib2.0-dev libcap-dev libseccomp-dev libjsmn-dev
+libcriterion-dev
+python3 iproute2 util-linux iputils-ping procps
+iperf3 slirp4netns"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "ok installed" ||
+		missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	echo "installing:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing </dev/null
+fi

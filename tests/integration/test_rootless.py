@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Truly rootless: an unprivileged user runs the forwarder (in an isolated
+network namespace made for the test) against a namespace it owns, in PID
+mode (rootlesskit) and path mode with --userns-path (buildah, rootlesskit 2).
+"""
+import pwd
+from nslib import *
+
+USER = "s4test"
+stage = sys.argv[1] if len(sys.argv) > 1 else "host"
+
+if stage == "host":
+    if os.geteuid() != 0:
+        skip("needs root to create the test user")
+    try:
+        pwd.getpwnam(USER)
+    except KeyError:
+        subprocess.run(["useradd", "-m", USER], check=True)
+    # Debian's udev makes /dev/net/tun 0666; rootless TAPs need that (the
+    # original slirp4netns fails the same way without it)
+    if os.stat("/dev/net/tun").st_mode & 0o666 != 0o666:
+        log("note: /dev/net/tun was not world-usable; setting 0666 as udev "
+            "does")
+        os.chmod("/dev/net/tun", 0o666)
+    # isolated network, but the real user namespace: the test user must be
+    # a real, unprivileged uid
+    env = dict(os.environ, S4_HOST_NETNS=str(netns_ino()))
+    r = subprocess.run(["unshare", "--net", "--mount", "--propagation",
+                        "private", sys.executable, os.path.abspath(__file__),
+                        "isolated"], env=env)
+    sys.exit(r.returncode)
+
+if stage == "isolated":
+    if str(netns_ino()) == os.environ.get("S4_HOST_NETNS"):
+        fail("not isolated")
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    # the system's python: a root-only one (pyenv under /root) won't run
+    py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") \
+        else sys.executable
+    r = subprocess.run(["runuser", "-u", USER, "--", py,
+                        os.path.abspath(__file__), "user"])
+    sys.exit(r.returncode)
+
+# stage "user": unprivileged, in the isolated network namespace
+check(os.geteuid() != 0, f"running as uid {os.geteuid()}, not root")
+srv = TcpEchoServer()
+for mode in ("pid", "path"):
+    t = Netns("rootless-" + mode, userns=True)
+    if mode == "pid":
+        f = start(["-c"], t)
+    else:
+        f = Forwarder(["-c", f"--userns-path=/proc/{t.pid}/ns/user",
+                       "--netns-type=path", f"/proc/{t.pid}/ns/net",
+                       "tap0"]).wait_ready()
+    sent, got, ln = t.peer("tcp-echo", "10.0.2.2", srv.port, 4 << 20).split()
+    check(sent == got, f"rootless {mode} mode: 4 MiB echoed")
+    addr = t.sh("ip -o addr show tap0").stdout
+    check("10.0.2.100/24" in addr, f"rootless {mode} mode: -c configured")
+    status, out, err = f.finish()
+    check(status == -15, f"rootless {mode} mode: SIGTERM ends it")
+    t.close()
