@@ -8,6 +8,8 @@
 
 #include <slirp/libslirp.h>
 
+#include "api/api.h"
+#include "fwd/fwd.h"
 #include "options.h"
 #include "ring/ring.h"
 #include "slirp/pollset.h"
@@ -23,6 +25,8 @@ struct ctx {
 	struct pollset *ps;
 	struct timers *timers;
 	struct helper helper;
+	struct fwd_table *fwd;
+	struct api *api; /* NULL without --api-socket */
 	Slirp *slirp;
 
 	int sigfd;

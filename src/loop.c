@@ -18,13 +18,14 @@
 
 #include "ctx.h"
 #include "loop.h"
+#include "fwd/fwd_slirp.h"
 #include "slirp/stack.h"
 
 enum { REAP_BATCH = 64 };
 
 static int64_t now_ms(void)
 {
-	return stack_now_ns() / 1000000;
+	return stack_now_ms();
 }
 
 static int add_poll_cb(int fd, int events, void *opaque)
@@ -110,6 +111,7 @@ int loop_init(struct ctx *c, int tapfd, struct err *e)
 {
 	size_t size;
 	unsigned nbufs = tap_bufs(c->o->mtu, &size);
+	struct fwd_backend backend;
 	int rc;
 
 	c->sigfd = -1;
@@ -127,6 +129,15 @@ int loop_init(struct ctx *c, int tapfd, struct err *e)
 	rc = stack_new(c, e);
 	if (rc < 0)
 		return rc;
+	backend = fwd_slirp_backend(c);
+	c->fwd = fwd_new(&backend);
+	if (!c->fwd)
+		return err_set(e, -ENOMEM, "out of memory");
+	if (c->o->api_socket) {
+		c->api = api_new(c, e);
+		if (!c->api)
+			return e->code;
+	}
 	if (c->o->exit_fd >= 0)
 		exitfd_arm(c);
 	rc = signals_init(c);
@@ -153,6 +164,10 @@ static void dispatch(struct ctx *c, const struct ring_cqe *cqe)
 		break;
 	case RING_SIGNAL:
 		signal_complete(c, cqe->res);
+		break;
+	case RING_API_ACCEPT:
+	case RING_API_CONN:
+		api_complete(c, cqe->ref, cqe->res);
 		break;
 	case RING_NUM_TYPES:
 	default:
@@ -210,13 +225,17 @@ int loop_run(struct ctx *c)
 void loop_cleanup(struct ctx *c)
 {
 	if (c->slirp)
-		slirp_cleanup(c->slirp);
+		slirp_cleanup(c->slirp); /* queues poll removals: ring first */
 	c->slirp = NULL;
+	/* the ring goes before the buffers its operations point into */
+	ring_free(c->ring);
+	c->ring = NULL;
+	api_free(c->api);
+	c->api = NULL;
+	fwd_free(c->fwd);
 	tap_free(c->tap);
-	c->tap = NULL;
 	pollset_free(c->ps);
 	timers_free(c->timers);
-	ring_free(c->ring);
 	if (c->sigfd >= 0)
 		close(c->sigfd);
 }

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 
 #include "ring_int.h"
 
@@ -25,7 +26,8 @@ const char *const ring_type_names[RING_NUM_TYPES] = {
 	[RING_NONE] = "none",	      [RING_TAP_RX] = "tap-rx",
 	[RING_TAP_TX] = "tap-tx",     [RING_TAP_POLL] = "tap-poll",
 	[RING_SPOLL] = "slirp-poll",  [RING_EXITFD] = "exit-fd",
-	[RING_SIGNAL] = "signal",
+	[RING_SIGNAL] = "signal",     [RING_API_ACCEPT] = "api-accept",
+	[RING_API_CONN] = "api-conn",
 };
 static_assert(ARRAY_SIZE(ring_type_names) == RING_NUM_TYPES,
 	      "a name for every ring type");
@@ -206,6 +208,41 @@ void ring_poll_add(struct ring *r, int fd, unsigned mask, union ring_ref ref)
 		return ring_fb_poll_add(r->fb, fd, mask, ref);
 	sqe = sqe_get(r);
 	io_uring_prep_poll_add(sqe, fd, mask);
+	io_uring_sqe_set_data64(sqe, ref.u64);
+}
+
+void ring_accept(struct ring *r, int fd, union ring_ref ref)
+{
+	struct io_uring_sqe *sqe;
+
+	if (!r->uring)
+		return ring_fb_accept(r->fb, fd, ref);
+	sqe = sqe_get(r);
+	io_uring_prep_accept(sqe, fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	io_uring_sqe_set_data64(sqe, ref.u64);
+}
+
+void ring_recv(struct ring *r, int fd, void *buf, size_t len,
+	       union ring_ref ref)
+{
+	struct io_uring_sqe *sqe;
+
+	if (!r->uring)
+		return ring_fb_read(r->fb, fd, buf, len, ref);
+	sqe = sqe_get(r);
+	io_uring_prep_recv(sqe, fd, buf, len, 0);
+	io_uring_sqe_set_data64(sqe, ref.u64);
+}
+
+void ring_send(struct ring *r, int fd, const void *buf, size_t len,
+	       union ring_ref ref)
+{
+	struct io_uring_sqe *sqe;
+
+	if (!r->uring)
+		return ring_fb_send(r->fb, fd, buf, len, ref);
+	sqe = sqe_get(r);
+	io_uring_prep_send(sqe, fd, buf, len, MSG_NOSIGNAL);
 	io_uring_sqe_set_data64(sqe, ref.u64);
 }
 

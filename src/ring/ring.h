@@ -18,6 +18,8 @@ enum ring_type {
 	RING_SPOLL, /* idx: fd of a libslirp socket */
 	RING_EXITFD,
 	RING_SIGNAL,
+	RING_API_ACCEPT,
+	RING_API_CONN, /* idx: client slot; op: what completed */
 	RING_NUM_TYPES,
 };
 
@@ -76,6 +78,13 @@ void ring_write_fixed(struct ring *r, int fd, unsigned buf, size_t len,
 void ring_read(struct ring *r, int fd, void *buf, size_t len,
 	       union ring_ref ref);
 void ring_poll_add(struct ring *r, int fd, unsigned mask, union ring_ref ref);
+/* accept4(SOCK_NONBLOCK | SOCK_CLOEXEC): res is the new fd */
+void ring_accept(struct ring *r, int fd, union ring_ref ref);
+void ring_recv(struct ring *r, int fd, void *buf, size_t len,
+	       union ring_ref ref);
+/* send(MSG_NOSIGNAL): a client gone away is an error, not SIGPIPE */
+void ring_send(struct ring *r, int fd, const void *buf, size_t len,
+	       union ring_ref ref);
 void ring_poll_update(struct ring *r, union ring_ref ref, unsigned mask);
 void ring_poll_remove(struct ring *r, union ring_ref ref);
 

@@ -30,6 +30,9 @@ void ring_fb_write(struct ring_fb *fb, int fd, const void *buf, size_t len,
 		   union ring_ref ref);
 void ring_fb_poll_add(struct ring_fb *fb, int fd, unsigned mask,
 		      union ring_ref ref);
+void ring_fb_accept(struct ring_fb *fb, int fd, union ring_ref ref);
+void ring_fb_send(struct ring_fb *fb, int fd, const void *buf, size_t len,
+		  union ring_ref ref);
 void ring_fb_poll_update(struct ring_fb *fb, union ring_ref ref,
 			 unsigned mask);
 void ring_fb_poll_remove(struct ring_fb *fb, union ring_ref ref);

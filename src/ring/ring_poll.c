@@ -14,11 +14,12 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "ring_int.h"
 
-enum fb_kind { FB_READ, FB_POLL };
+enum fb_kind { FB_READ, FB_POLL, FB_ACCEPT };
 
 struct fb_op {
 	enum fb_kind kind;
@@ -110,6 +111,19 @@ void ring_fb_write(struct ring_fb *fb, int fd, const void *buf, size_t len,
 	complete(fb, ref, n < 0 ? -errno : (int)n);
 }
 
+void ring_fb_accept(struct ring_fb *fb, int fd, union ring_ref ref)
+{
+	push(fb, (struct fb_op){ FB_ACCEPT, fd, NULL, 0, POLLIN, ref });
+}
+
+void ring_fb_send(struct ring_fb *fb, int fd, const void *buf, size_t len,
+		  union ring_ref ref)
+{
+	ssize_t n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+	complete(fb, ref, n < 0 ? -errno : (int)n);
+}
+
 void ring_fb_poll_add(struct ring_fb *fb, int fd, unsigned mask,
 		      union ring_ref ref)
 {
@@ -152,6 +166,11 @@ static bool run_ready(struct ring_fb *fb, unsigned i, short revents)
 		complete(fb, op->ref, -EBADF);
 	} else if (op->kind == FB_POLL) {
 		complete(fb, op->ref, revents & (op->mask | POLLERR | POLLHUP));
+	} else if (op->kind == FB_ACCEPT) {
+		n = accept4(op->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return false;
+		complete(fb, op->ref, n < 0 ? -errno : (int)n);
 	} else {
 		n = read(op->fd, op->buf, op->len);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))

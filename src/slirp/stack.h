@@ -19,4 +19,9 @@ int stack_new(struct ctx *c, struct err *e);
 /* CLOCK_MONOTONIC, the clock libslirp's timers run on */
 int64_t stack_now_ns(void);
 
+static inline int64_t stack_now_ms(void)
+{
+	return stack_now_ns() / 1000000;
+}
+
 #endif

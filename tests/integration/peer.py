@@ -146,22 +146,52 @@ def wait_addr6(addr, timeout):
     print("timeout")
 
 
+def _echo(c):
+    with c:
+        while True:
+            try:
+                d = c.recv(1 << 16)
+            except OSError:
+                return
+            if not d:
+                c.shutdown(socket.SHUT_WR)
+                return
+            c.sendall(d)
+
+
 def serve_tcp_echo(addr, port, count):
-    """Echo COUNT connections; print each peer address as it connects."""
-    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    """Echo COUNT connections (0: forever), each in a thread; print each
+    peer address as it connects."""
+    fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    ls = socket.socket(fam, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind((addr, int(port)))
-    ls.listen(16)
+    ls.listen(128)
     print("listening", flush=True)
-    for _ in range(int(count)):
+    n, threads = int(count), []
+    while n == 0 or len(threads) < n:
         c, a = ls.accept()
         print(a[0], flush=True)
-        with c:
-            while True:
-                d = c.recv(1 << 16)
-                if not d:
-                    break
-                c.sendall(d)
+        t = threading.Thread(target=_echo, args=(c,))
+        t.start()
+        threads.append(t)
+    for t in threads:
+        t.join()
+
+
+def serve_udp_echo(addr, port):
+    """Echo datagrams forever; print each new peer address."""
+    fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.bind((addr, int(port)))
+    print("listening", flush=True)
+    seen = set()
+    while True:
+        d, a = s.recvfrom(65536)
+        if a[0] not in seen:
+            seen.add(a[0])
+            print(a[0], flush=True)
+        s.sendto(d, a)
 
 
 def main():
@@ -181,6 +211,8 @@ def main():
         dhcp(*args)
     elif cmd == "serve-tcp-echo":
         serve_tcp_echo(*args)
+    elif cmd == "serve-udp-echo":
+        serve_udp_echo(*args)
     elif cmd == "wait-addr":
         wait_addr6(*args)
     else:

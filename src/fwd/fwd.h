@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef S4_FWD_H
+#define S4_FWD_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "../err.h"
+
+/* One host forward as the API describes it: either family or both. */
+struct fwd_spec {
+	bool udp;
+	bool v4, v6;
+	struct in_addr host4, guest4;
+	struct in6_addr host6, guest6;
+	uint16_t host_port, guest_port;
+};
+
+struct fwd_entry {
+	long id;
+	struct fwd_spec spec;
+};
+
+/* What actually listens: libslirp today (fwd_slirp.c), a fake in tests. */
+struct fwd_backend {
+	int (*add)(void *o, bool udp, const struct sockaddr *host,
+		   socklen_t hlen, const struct sockaddr *guest,
+		   socklen_t glen);
+	int (*remove)(void *o, bool udp, const struct sockaddr *host,
+		      socklen_t hlen);
+	void *o;
+};
+
+struct fwd_table;
+
+struct fwd_table *fwd_new(const struct fwd_backend *b);
+void fwd_free(struct fwd_table *t);
+
+/**
+ * fwd_add() - Listen on the host side of @s, both families if it says so
+ * @t:		table
+ * @s:		the forward
+ * @e:		slirp4netns's desc on failure
+ *
+ * All or nothing: if the second family fails the first is removed again.
+ * Ids start at 1 and are never reused.
+ * Return: the new id, or -errno
+ */
+long fwd_add(struct fwd_table *t, const struct fwd_spec *s, struct err *e);
+
+/**
+ * fwd_remove() - Close the listener(s) of forward @id
+ * @t:		table
+ * @id:		as fwd_add() returned it
+ * @e:		slirp4netns's desc on failure
+ * Return: 0 or -errno
+ */
+int fwd_remove(struct fwd_table *t, long id, struct err *e);
+
+/* Entries in the order they were added: i from 0 while non-NULL. */
+const struct fwd_entry *fwd_at(const struct fwd_table *t, unsigned i);
+
+#endif

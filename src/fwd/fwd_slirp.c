@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* fwd_slirp.c - host forwards through libslirp, as slirp4netns does them:
+ * libslirp owns the listener and the guest sees connections from the
+ * gateway (a loopback client) or from the client's real address. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../ctx.h"
+#include "fwd_slirp.h"
+
+/* The fd the next socket() will get: single-threaded, so libslirp's. */
+static int next_fd(void)
+{
+	int fd = fcntl(0, F_DUPFD_CLOEXEC, 0);
+
+	if (fd >= 0)
+		close(fd);
+	return fd;
+}
+
+/**
+ * widen_backlog() - Give libslirp's new TCP listener a real backlog
+ * @fd:		where it should be
+ * @host:	the address it listens on
+ * @hlen:	its length
+ *
+ * libslirp 4.7 listens with a backlog of 1, so a burst of connects loses
+ * some to resets. listen() again on a listening socket only changes the
+ * backlog. The fd is checked to be that listener before it is touched.
+ */
+static void widen_backlog(int fd, const struct sockaddr *host,
+			  socklen_t hlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int on = 0;
+	socklen_t ol = sizeof(on);
+
+	if (fd < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &ol) < 0 || !on ||
+	    getsockname(fd, (struct sockaddr *)&ss, &sl) < 0 || sl != hlen ||
+	    memcmp(&ss, host, hlen))
+		return;
+	listen(fd, SOMAXCONN);
+}
+
+static int slirp_add(void *o, bool udp, const struct sockaddr *host,
+		     socklen_t hlen, const struct sockaddr *guest,
+		     socklen_t glen)
+{
+	struct ctx *c = o;
+	int flags = (udp ? SLIRP_HOSTFWD_UDP : 0) |
+		    (host->sa_family == AF_INET6 ? SLIRP_HOSTFWD_V6ONLY : 0);
+	int fd = next_fd();
+
+	if (slirp_add_hostxfwd(c->slirp, host, hlen, guest, glen, flags) < 0)
+		return -EADDRNOTAVAIL;
+	if (!udp)
+		widen_backlog(fd, host, hlen);
+	return 0;
+}
+
+static int slirp_remove(void *o, bool udp, const struct sockaddr *host,
+			socklen_t hlen)
+{
+	struct ctx *c = o;
+	int flags = (udp ? SLIRP_HOSTFWD_UDP : 0) |
+		    (host->sa_family == AF_INET6 ? SLIRP_HOSTFWD_V6ONLY : 0);
+
+	return slirp_remove_hostxfwd(c->slirp, host, hlen, flags) < 0
+		       ? -ENOENT
+		       : 0;
+}
+
+struct fwd_backend fwd_slirp_backend(struct ctx *c)
+{
+	return (struct fwd_backend){ slirp_add, slirp_remove, c };
+}

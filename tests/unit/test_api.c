@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* API requests and replies, byte for byte, over a fake forward backend. */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api_req.h"
+#include "api/json.h"
+
+static int nadd, nremove, fail_port;
+
+static int fake_add(void *o, bool udp, const struct sockaddr *h,
+		    socklen_t hl, const struct sockaddr *g, socklen_t gl)
+{
+	(void)o, (void)udp, (void)hl, (void)g, (void)gl;
+	if (ntohs(((const struct sockaddr_in *)h)->sin_port) == fail_port &&
+	    (fail_port != 7777 || h->sa_family == AF_INET6))
+		return -1;
+	nadd++;
+	return 0;
+}
+
+static int fake_remove(void *o, bool udp, const struct sockaddr *h,
+		       socklen_t hl)
+{
+	(void)o, (void)udp, (void)h, (void)hl;
+	nremove++;
+	return 0;
+}
+
+static struct netcfg net;
+static struct api_env env;
+
+static void setup(void)
+{
+	static const struct fwd_backend b = { fake_add, fake_remove, NULL };
+
+	netcfg_cidr4(&net, "10.0.2.0/24", NULL);
+	netcfg_cidr6(&net, "fd00::/64", NULL);
+	env = (struct api_env){ fwd_new(&b), &net, false };
+	nadd = nremove = 0;
+	fail_port = 9999;
+}
+
+static void teardown(void)
+{
+	fwd_free(env.fwd);
+}
+
+TestSuite(api, .init = setup, .fini = teardown);
+
+/* Send @req, expect exactly @want back. */
+static void expect(const char *req, const char *want)
+{
+	char *reply = NULL;
+	int n = api_request(&env, req, strlen(req), &reply);
+
+	cr_assert_geq(n, 0);
+	cr_assert_eq((size_t)n, strlen(reply));
+	cr_assert_str_eq(reply, want, "request: %s", req);
+	free(reply);
+}
+
+#define ERR(d) "{\"error\":{\"desc\":\"bad request: " d "\"}}"
+#define ADD(args) "{\"execute\":\"add_hostfwd\",\"arguments\":{" args "}}"
+
+Test(api, add_list_remove)
+{
+	expect(ADD("\"proto\":\"tcp\",\"host_addr\":\"0.0.0.0\",\"host_port\":"
+		   "8080,\"guest_addr\":\"10.0.2.100\",\"guest_port\":80"),
+	       "{\"return\":{\"id\":1}}");
+	expect(ADD("\"proto\":\"udp\",\"host_port\":8081,\"guest_port\":81"),
+	       "{\"return\":{\"id\":2}}");
+	expect("{\"execute\":\"list_hostfwd\"}",
+	       "{\"entries\":[{\"id\":1,\"proto\":\"tcp\",\"host_addr\":"
+	       "\"0.0.0.0\",\"host_port\":8080,\"guest_addr\":\"10.0.2.100\","
+	       "\"guest_port\":80},{\"id\":2,\"proto\":\"udp\",\"host_addr\":"
+	       "\"0.0.0.0\",\"host_port\":8081,\"guest_addr\":\"10.0.2.100\","
+	       "\"guest_port\":81}]}");
+	expect("{\"execute\":\"remove_hostfwd\",\"arguments\":{\"id\":1}}",
+	       "{\"return\":{}}");
+	expect("{\"execute\":\"remove_hostfwd\",\"arguments\":{\"id\":1}}",
+	       ERR("remove_hostfwd: bad arguments.id"));
+	expect(ADD("\"proto\":\"tcp\",\"host_port\":8080,\"guest_port\":80"),
+	       "{\"return\":{\"id\":3}}"); /* ids are never reused */
+	cr_assert_eq(nadd, 3);
+	cr_assert_eq(nremove, 1);
+}
+
+Test(api, empty_list)
+{
+	expect("{\"execute\":\"list_hostfwd\"}", "{\"entries\":[]}");
+}
+
+Test(api, podman_and_rootlesskit_requests)
+{
+	/* captured bytes, trailing newline included */
+	expect("{\"execute\":\"add_hostfwd\",\"arguments\":{\"proto\":\"tcp\","
+	       "\"host_addr\":\"127.0.0.1\",\"host_port\":19600,\"guest_addr\":"
+	       "\"\",\"guest_port\":80}}\n",
+	       "{\"return\":{\"id\":1}}");
+	expect("{\"execute\":\"add_hostfwd\",\"arguments\":{\"proto\":\"udp\","
+	       "\"host_addr\":\"127.0.0.1\",\"host_port\":19402,\"guest_addr\":"
+	       "\"10.0.2.100\",\"guest_port\":6281}}\n",
+	       "{\"return\":{\"id\":2}}");
+	expect("{\"execute\":\"list_hostfwd\"}",
+	       "{\"entries\":[{\"id\":1,\"proto\":\"tcp\",\"host_addr\":"
+	       "\"127.0.0.1\",\"host_port\":19600,\"guest_addr\":\"10.0.2.100\","
+	       "\"guest_port\":80},{\"id\":2,\"proto\":\"udp\",\"host_addr\":"
+	       "\"127.0.0.1\",\"host_port\":19402,\"guest_addr\":\"10.0.2.100\","
+	       "\"guest_port\":6281}]}");
+}
+
+Test(api, request_errors)
+{
+	expect("", ERR("cannot parse JSON"));
+	expect("not json", ERR("cannot parse JSON"));
+	expect("{\"execute\":", ERR("cannot parse JSON"));
+	expect("{\"a\":1,\"a\":2}", ERR("cannot parse JSON"));
+	expect("{/*c*/\"execute\":\"list_hostfwd\"}", ERR("cannot parse JSON"));
+	expect("[1,2]", ERR("json_object() failed"));
+	expect("\"x\"", ERR("json_object() failed"));
+	expect("{}", ERR("no execute found"));
+	expect("{\"execute\":5}", ERR("no execute found"));
+	expect("{\"execute\":\"reboot\"}", ERR("unknown execute"));
+}
+
+Test(api, trailing_bytes_ignored)
+{
+	/* as slirp4netns: the first JSON value is the request */
+	expect("{\"execute\":\"list_hostfwd\"}}} garbage",
+	       "{\"entries\":[]}");
+	expect("{\"execute\":\"list_hostfwd\"}\n", "{\"entries\":[]}");
+}
+
+Test(api, too_large)
+{
+	char *req = malloc(API_MAX_REQUEST + 1);
+
+	memset(req, ' ', API_MAX_REQUEST);
+	req[API_MAX_REQUEST] = '\0';
+	expect(req, ERR("too large message"));
+	free(req);
+}
+
+Test(api, proto_errors)
+{
+	/* upstream crashes on the first two */
+	expect("{\"execute\":\"add_hostfwd\"}",
+	       ERR("add_hostfwd: bad arguments.proto"));
+	expect(ADD("\"host_port\":1,\"guest_port\":1"),
+	       ERR("add_hostfwd: bad arguments.proto"));
+	expect(ADD("\"proto\":5,\"host_port\":1,\"guest_port\":1"),
+	       ERR("add_hostfwd: bad arguments.proto"));
+	expect(ADD("\"proto\":\"sctp\",\"host_port\":1,\"guest_port\":1"),
+	       ERR("add_hostfwd: bad arguments.proto"));
+	expect(ADD("\"proto\":\"TCP\",\"host_port\":1,\"guest_port\":1"),
+	       ERR("add_hostfwd: bad arguments.proto"));
+	expect(ADD("\"proto\":\"tcp5\",\"host_port\":1,\"guest_port\":1"),
+	       ERR("add_hostfwd: bad arguments.proto"));
+	expect(ADD("\"proto\":\"tcp6\",\"host_port\":1,\"guest_port\":1"),
+	       ERR("add_hostfwd: bad arguments.proto")); /* no -6 */
+	cr_assert_eq(nadd, 0);
+}
+
+Test(api, address_errors)
+{
+	expect(ADD("\"proto\":\"tcp\",\"host_addr\":\"localhost\","
+		   "\"host_port\":1,\"guest_port\":1"),
+	       ERR("add_hostfwd: bad arguments.host_addr"));
+	expect(ADD("\"proto\":\"tcp\",\"host_addr\":\"::1\",\"host_port\":1,"
+		   "\"guest_port\":1"),
+	       ERR("add_hostfwd: bad arguments.host_addr")); /* no -6 */
+	expect(ADD("\"proto\":\"tcp\",\"host_addr\":7,\"host_port\":1,"
+		   "\"guest_port\":1"),
+	       ERR("add_hostfwd: bad arguments.host_addr"));
+	expect(ADD("\"proto\":\"tcp\",\"host_port\":1,\"guest_addr\":\"x\","
+		   "\"guest_port\":1"),
+	       ERR("add_hostfwd: bad arguments.guest_addr"));
+	expect(ADD("\"proto\":\"tcp\",\"host_port\":1,\"guest_addr\":"
+		   "\"fd00::100\",\"guest_port\":1"),
+	       ERR("add_hostfwd: bad arguments.guest_addr"));
+	cr_assert_eq(nadd, 0);
+}
+
+Test(api, port_errors)
+{
+	static const char *bad[] = { "0", "-1", "65536", "72010", "1.5",
+				     "1e3", "1e300", "\"80\"", "true", "null" };
+	char req[256];
+
+	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
+		snprintf(req, sizeof(req),
+			 ADD("\"proto\":\"tcp\",\"host_port\":%s,"
+			     "\"guest_port\":80"),
+			 bad[i]);
+		expect(req, ERR("add_hostfwd: bad arguments.host_port"));
+		snprintf(req, sizeof(req),
+			 ADD("\"proto\":\"tcp\",\"host_port\":80,"
+			     "\"guest_port\":%s"),
+			 bad[i]);
+		expect(req, ERR("add_hostfwd: bad arguments.guest_port"));
+	}
+	expect(ADD("\"proto\":\"tcp\",\"guest_port\":80"),
+	       ERR("add_hostfwd: bad arguments.host_port"));
+	expect(ADD("\"proto\":\"tcp\",\"host_port\":65535,\"guest_port\":1"),
+	       "{\"return\":{\"id\":1}}");
+	cr_assert_eq(nadd, 1);
+}
+
+Test(api, duplicate_and_bind_failure)
+{
+	expect(ADD("\"proto\":\"tcp\",\"host_port\":80,\"guest_port\":80"),
+	       "{\"return\":{\"id\":1}}");
+	expect(ADD("\"proto\":\"tcp\",\"host_port\":80,\"guest_port\":81"),
+	       ERR("add_hostfwd: slirp_add_hostfwd failed"));
+	expect(ADD("\"proto\":\"udp\",\"host_port\":80,\"guest_port\":80"),
+	       "{\"return\":{\"id\":2}}"); /* tcp and udp coexist */
+	expect(ADD("\"proto\":\"tcp\",\"host_port\":9999,\"guest_port\":80"),
+	       ERR("add_hostfwd: slirp_add_hostfwd failed"));
+	expect(ADD("\"proto\":\"tcp\",\"host_port\":81,\"guest_port\":80"),
+	       "{\"return\":{\"id\":3}}"); /* a failure uses up no id */
+}
+
+Test(api, remove_errors)
+{
+	expect("{\"execute\":\"remove_hostfwd\"}",
+	       ERR("remove_hostfwd: bad arguments.id"));
+	expect("{\"execute\":\"remove_hostfwd\",\"arguments\":{\"id\":\"1\"}}",
+	       ERR("remove_hostfwd: bad arguments.id"));
+	expect("{\"execute\":\"remove_hostfwd\",\"arguments\":{\"id\":1.7}}",
+	       ERR("remove_hostfwd: bad arguments.id"));
+	expect("{\"execute\":\"remove_hostfwd\",\"arguments\":{\"id\":42}}",
+	       ERR("remove_hostfwd: bad arguments.id"));
+}
+
+Test(api, ipv6_forwards)
+{
+	env.ipv6 = true;
+	expect(ADD("\"proto\":\"tcp\",\"host_addr\":\"0.0.0.0\","
+		   "\"host_port\":8080,\"guest_port\":80"),
+	       "{\"return\":{\"id\":1}}");
+	expect(ADD("\"proto\":\"tcp6\",\"host_addr\":\"::\",\"host_port\":8081,"
+		   "\"guest_port\":80"),
+	       "{\"return\":{\"id\":2}}");
+	expect(ADD("\"proto\":\"udp4\",\"host_port\":8082,\"guest_port\":80"),
+	       "{\"return\":{\"id\":3}}");
+	expect(ADD("\"proto\":\"tcp\",\"host_addr\":\"::1\",\"host_port\":8083,"
+		   "\"guest_port\":80"),
+	       "{\"return\":{\"id\":4}}");
+	expect(ADD("\"proto\":\"tcp4\",\"host_addr\":\"::\",\"host_port\":8084,"
+		   "\"guest_port\":80"),
+	       ERR("add_hostfwd: bad arguments.host_addr"));
+	expect(ADD("\"proto\":\"tcp6\",\"host_addr\":\"0.0.0.0\","
+		   "\"host_port\":8084,\"guest_port\":80"),
+	       ERR("add_hostfwd: bad arguments.host_addr"));
+	expect("{\"execute\":\"list_hostfwd\"}",
+	       "{\"entries\":["
+	       "{\"id\":1,\"proto\":\"tcp\",\"host_addr\":\"0.0.0.0\","
+	       "\"host_addr6\":\"::\",\"host_port\":8080,\"guest_addr\":"
+	       "\"10.0.2.100\",\"guest_addr6\":\"fd00::100\",\"guest_port\":80},"
+	       "{\"id\":2,\"proto\":\"tcp\",\"host_addr6\":\"::\",\"host_port\":"
+	       "8081,\"guest_addr6\":\"fd00::100\",\"guest_port\":80},"
+	       "{\"id\":3,\"proto\":\"udp\",\"host_addr\":\"0.0.0.0\","
+	       "\"host_port\":8082,\"guest_addr\":\"10.0.2.100\",\"guest_port\":"
+	       "80},"
+	       "{\"id\":4,\"proto\":\"tcp\",\"host_addr6\":\"::1\",\"host_port\":"
+	       "8083,\"guest_addr6\":\"fd00::100\",\"guest_port\":80}]}");
+	cr_assert_eq(nadd, 5); /* the dual-stack one is two listeners */
+}
+
+Test(api, dual_stack_is_all_or_nothing)
+{
+	env.ipv6 = true;
+	fail_port = 7777; /* the IPv6 half fails */
+	expect(ADD("\"proto\":\"tcp\",\"host_port\":7777,\"guest_port\":80"),
+	       ERR("add_hostfwd: slirp_add_hostfwd failed"));
+	cr_assert_eq(nadd, 1);
+	cr_assert_eq(nremove, 1, "the IPv4 half is removed again");
+	expect("{\"execute\":\"list_hostfwd\"}", "{\"entries\":[]}");
+}
+
+Test(json, value_end)
+{
+	cr_assert_eq(json_value_end("{\"a\":1}", 7), 7);
+	cr_assert_eq(json_value_end("  {\"a\":{\"b\":[1]}}\n", 18), 17);
+	cr_assert_eq(json_value_end("{\"a\":\"}\"}", 9), 9);
+	cr_assert_eq(json_value_end("{\"a\":\"\\\"}\"}x", 12), 11);
+	cr_assert_eq(json_value_end("{\"a\":", 5), 0);
+	cr_assert_eq(json_value_end("", 0), 0);
+	cr_assert_eq(json_value_end("\"str\"", 5), 0);
+}
