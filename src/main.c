@@ -13,6 +13,7 @@
 
 #include "ctx.h"
 #include "loop.h"
+#include "sandbox.h"
 
 static void raise_nofile(void)
 {
@@ -110,6 +111,30 @@ static int start_tap(struct ctx *c, int *tapfd)
 	return helper_start(c->o, &c->helper, tapfd);
 }
 
+/**
+ * setup() - What happens between the banner and the ready byte, in
+ * slirp4netns's order: the sandbox's user namespace (while we still have
+ * one thread), ring and libslirp and API socket, sandbox, seccomp
+ * @c:		context
+ * @tapfd:	the TAP
+ * @e:		message on failure
+ * Return: 0 or -errno
+ */
+static int setup(struct ctx *c, int tapfd, struct err *e)
+{
+	const struct opts *o = c->o;
+	int rc = 0;
+
+	if (o->sandbox && (rc = sandbox_enter_userns(o, e)) < 0)
+		return rc;
+	rc = loop_init(c, tapfd, e);
+	if (!rc && o->sandbox && (rc = sandbox_apply(e)) < 0)
+		err_set(e, rc, "%s\ncreate_sandbox failed", e->msg);
+	if (!rc && o->seccomp && (rc = seccomp_apply(e)) < 0)
+		err_set(e, rc, "%s\nenable_seccomp failed", e->msg);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct ctx c = { .sigfd = -1 };
@@ -132,13 +157,15 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc;
 	banner(&o);
-	if (loop_init(&c, tapfd, &e) < 0) {
+	if (setup(&c, tapfd, &e) < 0) {
 		log_err("%s", e.msg);
 		log_err("do_slirp is exiting");
 		log_err("do_slirp failed");
 		log_err("parent failed");
+		fflush(stdout);
 		return 1;
 	}
+	fflush(stdout);
 	signal_ready(o.ready_fd);
 	rc = loop_run(&c);
 	if (!c.quit_signal)

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef S4_SANDBOX_H
+#define S4_SANDBOX_H
+
+#include "err.h"
+
+struct opts;
+
+/**
+ * sandbox_enter_userns() - Become root in the target's user namespace
+ * @o:		options (PID, or --userns-path)
+ * @e:		message on failure
+ *
+ * Only for a non-root caller, and before the ring exists: setns() into a
+ * user namespace needs a single-threaded process. Unlike slirp4netns, path
+ * mode works too, through --userns-path.
+ * Return: 0 or -errno
+ */
+int sandbox_enter_userns(const struct opts *o, struct err *e);
+
+/**
+ * sandbox_apply() - A mount namespace with only /etc and /run, read-only,
+ * and no capability but CAP_NET_BIND_SERVICE
+ * @e:		slirp4netns's message on failure
+ * Return: 0 or -errno
+ */
+int sandbox_apply(struct err *e);
+
+/**
+ * seccomp_apply() - slirp4netns's denylist, plus io_uring_setup
+ * @e:		message on failure
+ *
+ * Prints the list on stdout, as slirp4netns does. io_uring operations are
+ * not seen by seccomp; a second ring is at least denied.
+ * Return: 0 or -errno
+ */
+int seccomp_apply(struct err *e);
+
+#endif
