@@ -154,7 +154,7 @@ static void dispatch(struct ctx *c, const struct ring_cqe *cqe)
 	case RING_TAP_RX:
 	case RING_TAP_TX:
 	case RING_TAP_POLL:
-		tap_complete(c, cqe->ref, cqe->res);
+		tap_complete(c, cqe->ref, cqe->res, cqe->flags);
 		break;
 	case RING_SPOLL:
 		pollset_complete(c->ps, cqe->ref, cqe->res);

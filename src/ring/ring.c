@@ -107,12 +107,92 @@ nomem:
 	return NULL;
 }
 
+static struct io_uring_sqe *sqe_get(struct ring *r);
+
+enum { RING_PBUF_GROUP = 1, RING_OP_READ_MULTISHOT = 49 /* Linux 6.7 */ };
+
+static bool op_supported(struct ring *r, int op)
+{
+	struct io_uring_probe *p = io_uring_get_probe_ring(&r->ring);
+	bool ok = p && io_uring_opcode_supported(p, op);
+
+	io_uring_free_probe(p);
+	return ok;
+}
+
+int ring_pbuf_init(struct ring *r, unsigned n, size_t size)
+{
+	struct io_uring_buf_reg reg = { .ring_entries = n,
+					.bgid = RING_PBUF_GROUP };
+	int rc;
+
+	if (!r->uring || !op_supported(r, RING_OP_READ_MULTISHOT))
+		return -EOPNOTSUPP;
+	r->br_len = n * sizeof(struct io_uring_buf);
+	r->br = mmap(NULL, r->br_len, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	r->pmem_len = n * size;
+	r->pmem = mmap(NULL, r->pmem_len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (r->br == MAP_FAILED || r->pmem == MAP_FAILED) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	reg.ring_addr = (uintptr_t)r->br;
+	rc = io_uring_register_buf_ring(&r->ring, &reg, 0);
+	if (rc < 0)
+		goto fail;
+	r->pn = n;
+	r->psize = size;
+	io_uring_buf_ring_init(r->br);
+	for (unsigned i = 0; i < n; i++)
+		io_uring_buf_ring_add(r->br, ring_pbuf(r, i), size, i,
+				      io_uring_buf_ring_mask(n), i);
+	io_uring_buf_ring_advance(r->br, n);
+	return 0;
+fail:
+	if (r->br != MAP_FAILED)
+		munmap(r->br, r->br_len);
+	if (r->pmem != MAP_FAILED)
+		munmap(r->pmem, r->pmem_len);
+	r->br = NULL;
+	r->pmem = NULL;
+	return rc;
+}
+
+void *ring_pbuf(struct ring *r, unsigned bid)
+{
+	return (char *)r->pmem + (size_t)bid * r->psize;
+}
+
+void ring_pbuf_put(struct ring *r, unsigned bid)
+{
+	io_uring_buf_ring_add(r->br, ring_pbuf(r, bid), r->psize, bid,
+			      io_uring_buf_ring_mask(r->pn), 0);
+	io_uring_buf_ring_advance(r->br, 1);
+}
+
+void ring_read_multishot(struct ring *r, int fd, union ring_ref ref)
+{
+	struct io_uring_sqe *sqe = sqe_get(r);
+
+	/* liburing 2.3 has no helper for this opcode */
+	io_uring_prep_rw(RING_OP_READ_MULTISHOT, sqe, fd, NULL, 0, 0);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = RING_PBUF_GROUP;
+	io_uring_sqe_set_data64(sqe, ref.u64);
+}
+
 void ring_free(struct ring *r)
 {
 	if (!r)
 		return;
 	if (r->uring)
 		io_uring_queue_exit(&r->ring);
+	if (r->br)
+		munmap(r->br, r->br_len);
+	if (r->pmem)
+		munmap(r->pmem, r->pmem_len);
 	ring_fb_free(r->fb);
 	if (r->mem && r->mem != MAP_FAILED)
 		munmap(r->mem, r->mem_len);

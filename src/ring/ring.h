@@ -70,6 +70,25 @@ bool ring_is_uring(const struct ring *r);
 const char *ring_describe(const struct ring *r);
 void *ring_buf(struct ring *r, unsigned idx);
 
+/**
+ * ring_pbuf_init() - Provided buffers for multishot reads (Linux 6.7+)
+ * @r:		ring
+ * @n:		number of buffers, a power of two
+ * @size:	size of each
+ *
+ * They are not registered buffers, so they do not count against
+ * RLIMIT_MEMLOCK.
+ * Return: 0, or -errno where multishot reads cannot be had
+ */
+int ring_pbuf_init(struct ring *r, unsigned n, size_t size);
+void *ring_pbuf(struct ring *r, unsigned bid);
+/* Give buffer @bid back to the kernel once its data has been used. */
+void ring_pbuf_put(struct ring *r, unsigned bid);
+/* One read that completes once per frame, each into a provided buffer:
+ * res is the length, flags carry IORING_CQE_F_BUFFER with the buffer id
+ * and IORING_CQE_F_MORE while it stays armed. */
+void ring_read_multishot(struct ring *r, int fd, union ring_ref ref);
+
 /* Queue operations; they reach the kernel with the next ring_wait(). */
 void ring_read_fixed(struct ring *r, int fd, unsigned buf, size_t len,
 		     union ring_ref ref);

@@ -20,6 +20,12 @@ struct ring {
 	unsigned nbufs;
 	void *mem;
 	size_t mem_len;
+	/* provided buffers */
+	struct io_uring_buf_ring *br;
+	size_t br_len;
+	void *pmem;
+	size_t pmem_len, psize;
+	unsigned pn;
 };
 
 struct ring_fb *ring_fb_new(void);

@@ -2,8 +2,15 @@
 /* tap.c - Ethernet frames between the TAP device and libslirp.
  *
  * DOC: Theory of Operation
- * The ring's buffers are split in two: TAP_RX_DEPTH receive buffers, each
- * with a read outstanding at all times, and TX slots. Every received frame
+ * Receiving, on Linux 6.7 and later: one multishot read on a ring of
+ * TAP_PBUFS provided buffers. Each frame completes it once, into a buffer
+ * the kernel picked; the buffer goes back to the kernel right after
+ * slirp_input() (libslirp copies the frame into an mbuf). One armed read
+ * instead of several means one wakeup per frame instead of one per read.
+ *
+ * Elsewhere, the ring's registered buffers are split in two: TAP_RX_DEPTH
+ * receive buffers, each with a read outstanding at all times, and TX slots
+ * (always used for sending). Every received frame
  * goes to slirp_input() at once (libslirp copies it into an mbuf), then the
  * buffer's read is queued again; the whole batch of completions is handled
  * before libslirp polls its sockets once. A frame libslirp emits is copied
@@ -21,6 +28,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <liburing.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +39,9 @@
 
 enum {
 	TAP_RX_DEPTH = 4,
+	TAP_PBUFS = 32,
+	RX_FIXED = 0, /* ring_ref.op of a receive */
+	RX_MULTISHOT = 1,
 	TAP_TX_BUDGET = 4 << 20, /* bytes of TX slots: RLIMIT_MEMLOCK */
 	TAP_TX_MIN = 32,
 	TAP_TX_MAX = 256,
@@ -46,6 +57,7 @@ struct tap {
 	unsigned nfree;
 	unsigned rx_waiting; /* reads parked behind a poll after EAGAIN */
 	bool poll_armed;
+	bool multishot;
 };
 
 unsigned tap_bufs(unsigned mtu, size_t *size)
@@ -65,6 +77,20 @@ static void rx_arm(struct tap *t, unsigned buf)
 {
 	ring_read_fixed(t->c->ring, t->fd, buf, t->buf_size,
 			ring_ref(RING_TAP_RX, 0, buf));
+}
+
+static void rx_arm_multishot(struct tap *t)
+{
+	union ring_ref ref = ring_ref(RING_TAP_RX, 0, 0);
+
+	ref.op = RX_MULTISHOT;
+	ring_read_multishot(t->c->ring, t->fd, ref);
+}
+
+/* The tests' way to run the fixed-read path on a kernel that has both. */
+static bool multishot_wanted(void)
+{
+	return !getenv("SLIRP4NETNS_TEST_NO_MULTISHOT");
 }
 
 struct tap *tap_new(struct ctx *c, int fd)
@@ -87,6 +113,12 @@ struct tap *tap_new(struct ctx *c, int fd)
 		t->free_tx[t->nfree++] = TAP_RX_DEPTH + i;
 	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
 		log_perror("tap: O_NONBLOCK");
+	t->multishot = multishot_wanted() &&
+		       ring_pbuf_init(c->ring, TAP_PBUFS, t->buf_size) == 0;
+	if (t->multishot) {
+		rx_arm_multishot(t);
+		return t;
+	}
 	for (unsigned i = 0; i < TAP_RX_DEPTH; i++)
 		rx_arm(t, i);
 	return t;
@@ -160,12 +192,33 @@ static void rx_done(struct ctx *c, struct tap *t, unsigned buf, int res)
 	}
 }
 
-void tap_complete(struct ctx *c, union ring_ref ref, int res)
+static void multishot_done(struct ctx *c, struct tap *t, int res,
+			   unsigned flags)
+{
+	if (res > 0 && (flags & IORING_CQE_F_BUFFER)) {
+		unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
+
+		slirp_input(c->slirp, ring_pbuf(c->ring, bid), res);
+		ring_pbuf_put(c->ring, bid);
+	} else if (res == 0) {
+		return tap_fatal(t, "read", -EIO);
+	} else if (res < 0 && res != -ENOBUFS && res != -EINTR &&
+		   res != -ECANCELED && res != -EAGAIN) {
+		return tap_fatal(t, "read", res);
+	}
+	/* out of buffers (they are back by now), or the kernel stopped it */
+	if (!(flags & IORING_CQE_F_MORE))
+		rx_arm_multishot(t);
+}
+
+void tap_complete(struct ctx *c, union ring_ref ref, int res, unsigned flags)
 {
 	struct tap *t = c->tap;
 
 	switch (ref.type) {
 	case RING_TAP_RX:
+		if (ref.op == RX_MULTISHOT)
+			return multishot_done(c, t, res, flags);
 		return rx_done(c, t, ref.idx, res);
 	case RING_TAP_TX:
 		t->free_tx[t->nfree++] = ref.idx;

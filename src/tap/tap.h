@@ -30,6 +30,6 @@ void tap_free(struct tap *t);
 /* implements SlirpCb.send_packet */
 ssize_t tap_send(const void *buf, size_t len, void *opaque);
 
-void tap_complete(struct ctx *c, union ring_ref ref, int res);
+void tap_complete(struct ctx *c, union ring_ref ref, int res, unsigned flags);
 
 #endif

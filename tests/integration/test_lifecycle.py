@@ -77,3 +77,32 @@ sent, got, ln = subprocess.run(
 check(sent == got, "traffic still flows after the target process exited")
 holder.kill()
 f.finish()
+
+# an inherited PR_SET_PDEATHSIG (rootlesskit, buildah: SIGKILL) is honoured:
+# the spawning process dies, so does the forwarder (and its helper)
+t3 = Netns("pdeathsig")
+rr, rw = os.pipe()
+spawner = subprocess.Popen([sys.executable, "-c", f"""
+import ctypes, os, signal, subprocess, sys
+def pdeath():
+    ctypes.CDLL(None).prctl(1, signal.SIGTERM)
+p = subprocess.Popen([{S4!r}, "-c", "-r", "{rw}", "{t3.pid}", "tap0"],
+                     pass_fds=[{rw}], preexec_fn=pdeath)
+print(p.pid, flush=True)
+signal.pause()
+"""], stdout=subprocess.PIPE, text=True, pass_fds=[rw])
+os.close(rw)
+child = int(spawner.stdout.readline())
+check(os.read(rr, 1) == b"1", "started by a spawner with PDEATHSIG")
+spawner.kill()
+spawner.wait()
+for _ in range(50):
+    try:
+        st = open(f"/proc/{child}/stat").read().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        st = "gone"
+    if st in ("Z", "gone"):
+        break
+    time.sleep(0.1)
+check(st in ("Z", "gone"), f"the forwarder died with its parent ({st})")
+check(tap_gone(t3), "and its TAP is gone")

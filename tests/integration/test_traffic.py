@@ -7,6 +7,9 @@ from nslib import *
 
 isolate()
 mtu = sys.argv[1] if len(sys.argv) > 1 else "1500"
+# "fixed": the four-READ_FIXED receive path kernels before 6.7 take
+if len(sys.argv) > 2 and sys.argv[2] == "fixed":
+    os.environ["SLIRP4NETNS_TEST_NO_MULTISHOT"] = "1"
 t = Netns()
 tcp = TcpEchoServer()
 udp = UdpEchoServer()
