@@ -205,14 +205,16 @@ static void accepted(struct api *a, int res)
 {
 	struct api_conn *k = NULL;
 
-	if (res == -EMFILE || res == -ENFILE || res == -ENOBUFS ||
-	    res == -ENOMEM) {
+	if (res == -ECONNABORTED || res == -EINTR || res == -EAGAIN) {
+		accept_arm(a); /* that client only */
+		return;
+	}
+	if (res < 0) {
+		/* EMFILE and friends: try again later rather than spin */
 		timers_mod(a->retry, stack_now_ms() + API_ACCEPT_RETRY_MS);
 		return;
 	}
 	accept_arm(a);
-	if (res < 0)
-		return; /* ECONNABORTED and the like: that client only */
 	for (unsigned i = 0; i < API_SLOTS && !k; i++)
 		if (a->conns[i].fd < 0)
 			k = &a->conns[i];

@@ -11,10 +11,11 @@
 #include "../ctx.h"
 #include "fwd_slirp.h"
 
-/* The fd the next socket() will get: single-threaded, so libslirp's. */
-static int next_fd(void)
+/* The fd the next socket() will get: single-threaded, so libslirp's.
+ * F_DUPFD gives the lowest free number; any open fd serves to ask. */
+static int next_fd(int open_fd)
 {
-	int fd = fcntl(0, F_DUPFD_CLOEXEC, 0);
+	int fd = fcntl(open_fd, F_DUPFD_CLOEXEC, 0);
 
 	if (fd >= 0)
 		close(fd);
@@ -54,7 +55,7 @@ static int slirp_add(void *o, bool udp, const struct sockaddr *host,
 	struct ctx *c = o;
 	int flags = (udp ? SLIRP_HOSTFWD_UDP : 0) |
 		    (host->sa_family == AF_INET6 ? SLIRP_HOSTFWD_V6ONLY : 0);
-	int fd = next_fd();
+	int fd = next_fd(c->sigfd);
 
 	if (slirp_add_hostxfwd(c->slirp, host, hlen, guest, glen, flags) < 0)
 		return -EADDRNOTAVAIL;

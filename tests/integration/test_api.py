@@ -47,6 +47,14 @@ def add(proto, hport, gport, host="127.0.0.1"):
 
 
 def echo_via(port, n, host="127.0.0.1"):
+    try:
+        return _echo_via(port, n, host)
+    except OSError as e:
+        log(f"  connection through {host}:{port} failed: {e}")
+        return False
+
+
+def _echo_via(port, n, host):
     data = random.randbytes(n)
     s = socket.create_connection((host, port), timeout=30)
     threading.Thread(target=lambda: (s.sendall(data),
@@ -95,10 +103,12 @@ check(r[0] == r[1], "a remote host's data through the forward intact")
 check(srv.stdout.readline().strip() == "198.51.100.9",
       "a remote client keeps its real address")
 
-# 64 simultaneous connects: none lost (libslirp's backlog is 1)
-with ThreadPoolExecutor(64) as ex:
-    res = list(ex.map(lambda _: echo_via(18080, 1 << 16), range(64)))
-check(all(res), f"64 simultaneous connections all echoed ({sum(res)}/64)")
+# 64 simultaneous connects, twice: none lost (libslirp's backlog is 1)
+for burst in (1, 2):
+    with ThreadPoolExecutor(64) as ex:
+        res = list(ex.map(lambda _: echo_via(18080, 1 << 16), range(64)))
+    check(all(res), f"burst {burst}: 64 simultaneous connections all echoed "
+          f"({sum(res)}/64)")
 
 lst = json.loads(api('{"execute":"list_hostfwd"}'))
 check([e["id"] for e in lst["entries"]] == [1, 2] and
