@@ -23,12 +23,27 @@ if stage == "host":
         log("note: /dev/net/tun was not world-usable; setting 0666 as udev "
             "does")
         os.chmod("/dev/net/tun", 0o666)
+    # the test user must reach the binary and these scripts wherever the
+    # tree is (a clone under /root is not readable to it): copy them out
+    import shutil
+    import tempfile
+    here = os.path.dirname(os.path.abspath(__file__))
+    tmp = tempfile.mkdtemp(prefix="s4-rootless-")
+    for name in ("nslib.py", "peer.py", "test_rootless.py"):
+        shutil.copy(os.path.join(here, name), tmp)
+    shutil.copy(S4, os.path.join(tmp, "slirp4netns"))
+    for name in os.listdir(tmp):
+        os.chmod(os.path.join(tmp, name), 0o755)
+    os.chmod(tmp, 0o755)
     # isolated network, but the real user namespace: the test user must be
     # a real, unprivileged uid
-    env = dict(os.environ, S4_HOST_NETNS=str(netns_ino()))
+    env = dict(os.environ, S4_HOST_NETNS=str(netns_ino()),
+               S4_BIN=os.path.join(tmp, "slirp4netns"))
     r = subprocess.run(["unshare", "--net", "--mount", "--propagation",
-                        "private", sys.executable, os.path.abspath(__file__),
-                        "isolated"], env=env)
+                        "private", sys.executable,
+                        os.path.join(tmp, "test_rootless.py"), "isolated"],
+                       env=env)
+    shutil.rmtree(tmp)
     sys.exit(r.returncode)
 
 if stage == "isolated":
