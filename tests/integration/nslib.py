@@ -18,6 +18,8 @@ import sys
 import threading
 import time
 
+from peer import echo_conn  # noqa: E402  (same folder)
+
 S4 = os.environ.get("S4_BIN") or os.path.join(
     os.path.dirname(__file__), "..", "..", "build", "slirp4netns")
 PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peer.py")
@@ -231,20 +233,7 @@ class TcpEchoServer(threading.Thread):
             except OSError:
                 return
             self.peers.append(a[0])
-            threading.Thread(target=self.echo, args=(c,), daemon=True).start()
-
-    @staticmethod
-    def echo(c):
-        with c:
-            while True:
-                try:
-                    d = c.recv(1 << 16)
-                except OSError:
-                    return
-                if not d:
-                    c.shutdown(socket.SHUT_WR)
-                    return
-                c.sendall(d)
+            threading.Thread(target=echo_conn, args=(c,), daemon=True).start()
 
 
 class UdpEchoServer(threading.Thread):

@@ -146,7 +146,8 @@ def wait_addr6(addr, timeout):
     print("timeout")
 
 
-def _echo(c):
+def echo_conn(c):
+    """Echo everything on connection c until EOF, then half-close."""
     with c:
         while True:
             try:
@@ -172,7 +173,7 @@ def serve_tcp_echo(addr, port, count):
     while n == 0 or len(threads) < n:
         c, a = ls.accept()
         print(a[0], flush=True)
-        t = threading.Thread(target=_echo, args=(c,))
+        t = threading.Thread(target=echo_conn, args=(c,))
         t.start()
         threads.append(t)
     for t in threads:
