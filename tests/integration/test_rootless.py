@@ -60,6 +60,33 @@ if stage == "isolated":
 # stage "user": unprivileged, in the isolated network namespace
 check(os.geteuid() != 0, f"running as uid {os.geteuid()}, not root")
 srv = TcpEchoServer()
+
+# without CAP_NET_BIND_SERVICE a privileged host port is an error reply,
+# and the process keeps serving
+import json
+import tempfile
+sock = os.path.join(tempfile.mkdtemp(), "api.sock")
+t = Netns("rootless-api", userns=True)
+f = start(["-c", "-a", sock], t)
+
+
+def api(req):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sock)
+    s.sendall(json.dumps(req).encode())
+    s.shutdown(socket.SHUT_WR)
+    return s.recv(4096).decode()
+
+
+r = api({"execute": "add_hostfwd", "arguments": {
+    "proto": "tcp", "host_addr": "127.0.0.1", "host_port": 80,
+    "guest_port": 80}})
+check(r == '{"error":{"desc":"bad request: add_hostfwd: slirp_add_hostfwd '
+      'failed"}}', "privileged port refused with a JSON error: " + r)
+check(api({"execute": "list_hostfwd"}) == '{"entries":[]}',
+      "nothing was added, still serving")
+f.finish()
+t.close()
 # sandboxed as podman and rootlesskit run it; path mode with a sandbox is
 # what upstream cannot do (setegid(0) fails there)
 for mode, extra in (("pid", []), ("path", []),
