@@ -87,10 +87,12 @@ import ctypes, os, signal, subprocess, sys
 def pdeath():
     ctypes.CDLL(None).prctl(1, signal.SIGTERM)
 p = subprocess.Popen([{S4!r}, "-c", "-r", "{rw}", "{t3.pid}", "tap0"],
-                     pass_fds=[{rw}], preexec_fn=pdeath)
+                     pass_fds=[{rw}], preexec_fn=pdeath,
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 print(p.pid, flush=True)
 signal.pause()
-"""], stdout=subprocess.PIPE, text=True, pass_fds=[rw])
+"""], stdout=subprocess.PIPE, text=True, pass_fds=[rw],
+   preexec_fn=die_with_parent)
 os.close(rw)
 child = int(spawner.stdout.readline())
 check(os.read(rr, 1) == b"1", "started by a spawner with PDEATHSIG")
