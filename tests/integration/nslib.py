@@ -81,6 +81,56 @@ def isolate(extra_unshare=()):
     sys.exit(subprocess.run(cmd, env=env).returncode)
 
 
+def assert_isolated():
+    """In a stage run by as_test_user(): we must not be in the host's
+    network namespace."""
+    if str(netns_ino()) == os.environ.get("S4_HOST_NETNS", ""):
+        fail("not isolated: still in the host's network namespace")
+
+
+def as_test_user(script, stage, user="s4test", extra_files=()):
+    """Run `script stage` as an unprivileged user, in a network namespace
+    made for it (and a mount namespace): a real uid, an isolated network.
+
+    The script, this module, peer.py and the binary are copied to a
+    world-readable folder first (a clone under /root is not readable to the
+    user); S4_BIN points at the copy. Needs root. Returns the exit status.
+    """
+    import pwd
+    import tempfile
+    if os.geteuid() != 0:
+        skip("needs root to create the test user")
+    try:
+        pwd.getpwnam(user)
+    except KeyError:
+        subprocess.run(["useradd", "-m", user], check=True)
+    # Debian's udev makes /dev/net/tun 0666; rootless TAPs need that (the
+    # original slirp4netns fails the same way without it)
+    if os.stat("/dev/net/tun").st_mode & 0o666 != 0o666:
+        log("note: /dev/net/tun was not world-usable; setting 0666 as udev "
+            "does")
+        os.chmod("/dev/net/tun", 0o666)
+    here = os.path.dirname(os.path.abspath(__file__))
+    tmp = tempfile.mkdtemp(prefix="s4-user-")
+    for name in ("nslib.py", "peer.py", os.path.basename(script),
+                 *extra_files):
+        shutil.copy(os.path.join(here, name), tmp)
+    shutil.copy(S4, os.path.join(tmp, "slirp4netns"))
+    for name in os.listdir(tmp):
+        os.chmod(os.path.join(tmp, name), 0o755)
+    os.chmod(tmp, 0o1777)
+    py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") \
+        else sys.executable
+    env = dict(os.environ, S4_BIN=os.path.join(tmp, "slirp4netns"),
+               S4_HOST_NETNS=str(netns_ino()), S4_TMP=tmp)
+    inner = (f"ip link set lo up && exec runuser -u {user} -- {py} "
+             f"{os.path.join(tmp, os.path.basename(script))} {stage}")
+    r = subprocess.run(["unshare", "--net", "--mount", "--propagation",
+                        "private", "sh", "-c", inner], env=env)
+    shutil.rmtree(tmp, ignore_errors=True)
+    return r.returncode
+
+
 class Netns:
     """A network namespace held open by a sleeping process."""
 

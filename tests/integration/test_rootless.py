@@ -4,60 +4,16 @@
 network namespace made for the test) against a namespace it owns, in PID
 mode (rootlesskit) and path mode with --userns-path (buildah, rootlesskit 2).
 """
-import pwd
 from nslib import *
 
 USER = "s4test"
 stage = sys.argv[1] if len(sys.argv) > 1 else "host"
 
 if stage == "host":
-    if os.geteuid() != 0:
-        skip("needs root to create the test user")
-    try:
-        pwd.getpwnam(USER)
-    except KeyError:
-        subprocess.run(["useradd", "-m", USER], check=True)
-    # Debian's udev makes /dev/net/tun 0666; rootless TAPs need that (the
-    # original slirp4netns fails the same way without it)
-    if os.stat("/dev/net/tun").st_mode & 0o666 != 0o666:
-        log("note: /dev/net/tun was not world-usable; setting 0666 as udev "
-            "does")
-        os.chmod("/dev/net/tun", 0o666)
-    # the test user must reach the binary and these scripts wherever the
-    # tree is (a clone under /root is not readable to it): copy them out
-    import shutil
-    import tempfile
-    here = os.path.dirname(os.path.abspath(__file__))
-    tmp = tempfile.mkdtemp(prefix="s4-rootless-")
-    for name in ("nslib.py", "peer.py", "test_rootless.py"):
-        shutil.copy(os.path.join(here, name), tmp)
-    shutil.copy(S4, os.path.join(tmp, "slirp4netns"))
-    for name in os.listdir(tmp):
-        os.chmod(os.path.join(tmp, name), 0o755)
-    os.chmod(tmp, 0o755)
-    # isolated network, but the real user namespace: the test user must be
-    # a real, unprivileged uid
-    env = dict(os.environ, S4_HOST_NETNS=str(netns_ino()),
-               S4_BIN=os.path.join(tmp, "slirp4netns"))
-    r = subprocess.run(["unshare", "--net", "--mount", "--propagation",
-                        "private", sys.executable,
-                        os.path.join(tmp, "test_rootless.py"), "isolated"],
-                       env=env)
-    shutil.rmtree(tmp)
-    sys.exit(r.returncode)
-
-if stage == "isolated":
-    if str(netns_ino()) == os.environ.get("S4_HOST_NETNS"):
-        fail("not isolated")
-    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-    # the system's python: a root-only one (pyenv under /root) won't run
-    py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") \
-        else sys.executable
-    r = subprocess.run(["runuser", "-u", USER, "--", py,
-                        os.path.abspath(__file__), "user"])
-    sys.exit(r.returncode)
+    sys.exit(as_test_user(__file__, "user"))
 
 # stage "user": unprivileged, in the isolated network namespace
+assert_isolated()
 check(os.geteuid() != 0, f"running as uid {os.geteuid()}, not root")
 srv = TcpEchoServer()
 

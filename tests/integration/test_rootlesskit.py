@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""rootlesskit 1.1.0 (Debian 12) driving this binary, as a real non-root
+user: --net=slirp4netns with the slirp4netns and builtin port drivers,
+--disable-host-loopback, sandbox and seccomp, --cidr, IPv6. Data both ways:
+from inside to a server on the (isolated) host's loopback, and from the host
+through a published port to a service inside."""
+import json
+from nslib import *
+
+stage = sys.argv[1] if len(sys.argv) > 1 else "host"
+
+if stage == "host":
+    if not shutil.which("rootlesskit"):
+        skip("rootlesskit not installed")
+    sys.exit(as_test_user(__file__, "user"))
+
+if stage == "child":
+    # inside rootlesskit: fake root in its user, network and mount namespaces
+    cfg = json.loads(sys.argv[2])
+    addr = subprocess.run(["ip", "-o", "addr", "show", "tap0"],
+                          capture_output=True, text=True).stdout
+    print("ADDR", json.dumps(addr), flush=True)
+    a6 = ""
+    for _ in range(100 if cfg["v6"] else 0):
+        a6 = subprocess.run(["ip", "-6", "-o", "addr", "show", "tap0",
+                             "scope", "global"], capture_output=True,
+                            text=True).stdout
+        if "fd00:" in a6:
+            break
+        time.sleep(0.1)
+    print("ADDR6", json.dumps(a6), flush=True)
+    r = subprocess.run([sys.executable, PEER, "tcp-connect" if
+                        cfg["no_loopback"] else "tcp-echo", cfg["gw"],
+                        str(cfg["port"])] + ([] if cfg["no_loopback"] else
+                                             ["300000"]),
+                       capture_output=True, text=True)
+    print("OUT", json.dumps(r.stdout.strip()), flush=True)
+    srv = subprocess.Popen([sys.executable, PEER, "serve-tcp-echo", "0.0.0.0",
+                            "80", "1"], stdout=subprocess.PIPE, text=True,
+                           preexec_fn=die_with_parent)
+    srv.stdout.readline()
+    r = subprocess.run(["rootlessctl", "--socket", cfg["api"], "add-ports",
+                        "127.0.0.1:18080:80/tcp"], capture_output=True,
+                       text=True)
+    print("PORT", json.dumps(r.stdout.strip() + r.stderr.strip()), flush=True)
+    print("READY", flush=True)
+    print("PEER", srv.stdout.readline().strip(), flush=True)
+    sys.stdin.read()  # until the test is done
+    sys.exit(0)
+
+# stage "user": unprivileged, in the isolated network namespace
+assert_isolated()
+check(os.geteuid() != 0, f"running as uid {os.geteuid()}, not root")
+tmp = os.environ["S4_TMP"]
+host = TcpEchoServer()
+
+
+def run(name, flags, port_driver="slirp4netns", gw="10.0.2.2",
+        no_loopback=False, v6=False):
+    state = os.path.join(tmp, "state-" + name)
+    cfg = {"gw": gw, "port": host.port, "no_loopback": no_loopback, "v6": v6,
+           "api": os.path.join(state, "api.sock")}
+    p = subprocess.Popen(
+        ["rootlesskit", "--net=slirp4netns", "--slirp4netns-binary=" + S4,
+         "--state-dir=" + state, "--copy-up=/etc",
+         "--port-driver=" + port_driver, *flags,
+         sys.executable, os.path.abspath(__file__), "child", json.dumps(cfg)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        preexec_fn=die_with_parent)
+    out = {}
+    for line in p.stdout:
+        k, _, v = line.strip().partition(" ")
+        out[k] = v
+        if k == "READY":
+            break
+    if "READY" not in out:
+        p.kill()
+        fail(f"{name}: rootlesskit did not get ready: {out}")
+    addr = json.loads(out["ADDR"])
+    check(gw.rsplit(".", 1)[0] + ".100/" in addr,
+          f"{name}: tap0 configured ({addr.split()[3]})")
+    if v6:
+        check("fd00:" in json.loads(out["ADDR6"]),
+              f"{name}: an IPv6 address from fd00::/64 (SLAAC)")
+    res = json.loads(out["OUT"])
+    if no_loopback:
+        check(res == "ENETUNREACH", f"{name}: host loopback refused ({res})")
+    else:
+        sent, got, n = res.split()
+        check(sent == got, f"{name}: inside -> host loopback, 300 kB echoed")
+    c = socket.create_connection(("127.0.0.1", 18080), timeout=10)
+    data = os.urandom(200000)
+    threading.Thread(target=lambda: (c.sendall(data),
+                                     c.shutdown(socket.SHUT_WR))).start()
+    got = b""
+    while True:
+        d = c.recv(65536)
+        if not d:
+            break
+        got += d
+    check(got == data, f"{name}: host -> published port, 200 kB echoed")
+    peer_addr = p.stdout.readline().strip().partition(" ")[2]
+    if port_driver == "slirp4netns":
+        check(peer_addr == "10.0.2.2" or peer_addr == gw,
+              f"{name}: the service sees the gateway ({peer_addr})")
+    p.stdin.close()
+    check(p.wait(20) == 0, f"{name}: rootlesskit exits cleanly")
+
+
+run("slirp4netns-port-driver", ["--disable-host-loopback=false"])
+run("builtin-port-driver", [], port_driver="builtin")
+run("disable-host-loopback", ["--disable-host-loopback"], no_loopback=True)
+run("sandbox-seccomp", ["--slirp4netns-sandbox=true",
+                        "--slirp4netns-seccomp=true"])
+run("cidr", ["--cidr=10.41.0.0/16"], gw="10.41.0.2")
+run("ipv6", ["--ipv6"], v6=True)
