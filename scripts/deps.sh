@@ -6,7 +6,8 @@ PKGS="meson ninja-build pkg-config gcc libc6-dev
 liburing-dev libslirp-dev libglib2.0-dev libcap-dev libseccomp-dev libjsmn-dev
 libcriterion-dev go-md2man
 python3 iproute2 util-linux iputils-ping procps
-iperf3 slirp4netns rootlesskit"
+iperf3 slirp4netns rootlesskit
+podman runc busybox-static uidmap catatonit tar"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "ok installed" ||
