@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "../ctx.h"
+#include "sanitize.h"
 #include "tap.h"
 
 enum {
@@ -58,6 +59,7 @@ struct tap {
 	unsigned rx_waiting; /* reads parked behind a poll after EAGAIN */
 	bool poll_armed;
 	bool multishot;
+	unsigned long dropped[SAN_NUM_VERDICTS];
 };
 
 unsigned tap_bufs(unsigned mtu, size_t *size)
@@ -128,6 +130,10 @@ void tap_free(struct tap *t)
 {
 	if (!t)
 		return;
+	for (unsigned v = SAN_PASS + 1; v < SAN_NUM_VERDICTS; v++)
+		if (t->dropped[v])
+			log_info("tap: dropped %lu frame(s): %s", t->dropped[v],
+				 sanitize_names[v]);
 	close(t->fd);
 	free(t->free_tx);
 	free(t);
@@ -164,10 +170,32 @@ ssize_t tap_send(const void *buf, size_t len, void *opaque)
 	return n < 0 ? -1 : n;
 }
 
+/**
+ * tap_input() - A frame from the namespace: to libslirp, if it may go there
+ * @c:		context
+ * @t:		TAP
+ * @frame:	the frame
+ * @len:	its length
+ */
+static void tap_input(struct ctx *c, struct tap *t, const uint8_t *frame,
+		      size_t len)
+{
+	enum sanitize_verdict v = sanitize_frame(frame, len);
+
+	if (v == SAN_PASS) {
+		slirp_input(c->slirp, frame, len);
+		return;
+	}
+	if (!t->dropped[v]++)
+		log_warn("tap: dropped a frame from the namespace (%s); more "
+			 "are counted, not logged",
+			 sanitize_names[v]);
+}
+
 static void rx_done(struct ctx *c, struct tap *t, unsigned buf, int res)
 {
 	if (res > 0) {
-		slirp_input(c->slirp, ring_buf(c->ring, buf), res);
+		tap_input(c, t, ring_buf(c->ring, buf), res);
 		rx_arm(t, buf);
 		return;
 	}
@@ -198,7 +226,7 @@ static void multishot_done(struct ctx *c, struct tap *t, int res,
 	if (res > 0 && (flags & IORING_CQE_F_BUFFER)) {
 		unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
 
-		slirp_input(c->slirp, ring_pbuf(c->ring, bid), res);
+		tap_input(c, t, ring_pbuf(c->ring, bid), res);
 		ring_pbuf_put(c->ring, bid);
 	} else if (res == 0) {
 		return tap_fatal(t, "read", -EIO);

@@ -195,6 +195,60 @@ def serve_udp_echo(addr, port):
         s.sendto(d, a)
 
 
+def _csum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+
+def _l4(kind, sport, dport, payload):
+    if kind == "udp":
+        return struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + \
+            payload
+    # a SYN, no options
+    return struct.pack("!HHIIBBHHH", sport, dport, 12345, 0, 5 << 4, 0x02,
+                       65535, 0, 0)
+
+
+def raw_frames(proto, src, dst, port, iface="tap0"):
+    """Hand-made frames, as a hostile container could send them, to dst."""
+    import fcntl
+    hw = fcntl.ioctl(socket.socket(), 0x8927,
+                     struct.pack("16s16x", iface.encode()))[18:24]
+    gw_mac = bytes.fromhex("525500000002")
+    sport, port = 40000 + random.randrange(1000), int(port)
+    kind = proto[:3]
+    l4 = _l4(kind, sport, port, b"leak")
+    nh = 17 if kind == "udp" else 6
+    if ":" in dst:
+        s6, d6 = socket.inet_pton(socket.AF_INET6, src), \
+            socket.inet_pton(socket.AF_INET6, dst)
+        pseudo = s6 + d6 + struct.pack("!IxxxB", len(l4), nh)
+        ck = _csum(pseudo + l4)
+        l4 = l4[:6] + struct.pack("!H", ck) + l4[8:] if kind == "udp" else \
+            l4[:16] + struct.pack("!H", ck) + l4[18:]
+        ip = struct.pack("!IHBB", 6 << 28, len(l4), nh, 64) + s6 + d6
+        eth = gw_mac + hw + b"\x86\xdd"
+    else:
+        s4, d4 = socket.inet_aton(src), socket.inet_aton(dst)
+        if kind == "tcp":
+            ck = _csum(s4 + d4 + struct.pack("!xBH", nh, len(l4)) + l4)
+            l4 = l4[:16] + struct.pack("!H", ck) + l4[18:]
+        hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4),
+                          random.randrange(65536), 0, 64, nh, 0, s4, d4)
+        ip = hdr[:10] + struct.pack("!H", _csum(hdr)) + hdr[12:] + l4
+        eth = gw_mac + hw + b"\x08\x00"
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((iface, 0))
+    for _ in range(3):
+        s.send(eth + ip)
+        time.sleep(0.05)
+    print("sent")
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     fam = socket.AF_INET
@@ -214,6 +268,8 @@ def main():
         serve_tcp_echo(*args)
     elif cmd == "serve-udp-echo":
         serve_udp_echo(*args)
+    elif cmd == "raw":
+        raw_frames(*args)
     elif cmd == "wait-addr":
         wait_addr6(*args)
     else:

@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* sanitize.c - the frame check in front of slirp_input(). Pure: bytes in,
+ * verdict out, so the unit tests and a fuzzer can drive it directly. */
+#include <arpa/inet.h>
+#include <string.h>
+
+#include "../log.h"
+#include "sanitize.h"
+
+const char *const sanitize_names[SAN_NUM_VERDICTS] = {
+	[SAN_PASS] = "passed",
+	[SAN_RUNT] = "runt",
+	[SAN_BAD_HEADER] = "bad header",
+	[SAN_BAD_LENGTH] = "bad length",
+	[SAN_LOOPBACK] = "loopback address",
+	[SAN_UNSPECIFIED] = "unspecified address",
+};
+_Static_assert(ARRAY_SIZE(sanitize_names) == SAN_NUM_VERDICTS,
+	       "a name for every verdict");
+
+enum {
+	ETH_HLEN_ = 14,
+	ETH_P_IP_ = 0x0800,
+	ETH_P_ARP_ = 0x0806,
+	ETH_P_IPV6_ = 0x86dd,
+	IP6_HLEN = 40,
+	PROTO_UDP = 17,
+	PROTO_ICMPV6 = 58,
+};
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+static bool loop4(uint32_t a)
+{
+	return (a >> 24) == 127;
+}
+
+static enum sanitize_verdict check_ipv4(const uint8_t *ip, size_t len)
+{
+	size_t ihl, total;
+	uint32_t src, dst;
+
+	if (len < 20)
+		return SAN_RUNT;
+	ihl = (ip[0] & 0x0f) * 4u;
+	total = get16(ip + 2);
+	if ((ip[0] >> 4) != 4 || ihl < 20)
+		return SAN_BAD_HEADER;
+	if (total < ihl || total > len)
+		return SAN_BAD_LENGTH;
+	src = get32(ip + 12);
+	dst = get32(ip + 16);
+	if (loop4(src) || loop4(dst))
+		return SAN_LOOPBACK;
+	if (dst == 0)
+		return SAN_UNSPECIFIED;
+	/* DHCP from an address-less guest: 0.0.0.0 -> broadcast, UDP to 67 */
+	if (src == 0 &&
+	    !(dst == 0xffffffffu && ip[9] == PROTO_UDP && total >= ihl + 8 &&
+	      get16(ip + ihl + 2) == 67))
+		return SAN_UNSPECIFIED;
+	return SAN_PASS;
+}
+
+static bool unspec6(const uint8_t *a)
+{
+	static const uint8_t zero[16];
+
+	return !memcmp(a, zero, 16);
+}
+
+/* ::1, and IPv4-mapped loopback (::ffff:127.0.0.0/104) */
+static bool loop6(const uint8_t *a)
+{
+	static const uint8_t one[16] = { [15] = 1 };
+	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	return !memcmp(a, one, 16) || (!memcmp(a, mapped, 12) && a[12] == 127);
+}
+
+static enum sanitize_verdict check_ipv6(const uint8_t *ip, size_t len)
+{
+	if (len < IP6_HLEN)
+		return SAN_RUNT;
+	if ((ip[0] >> 4) != 6)
+		return SAN_BAD_HEADER;
+	if (IP6_HLEN + (size_t)get16(ip + 4) > len)
+		return SAN_BAD_LENGTH;
+	if (loop6(ip + 8) || loop6(ip + 24))
+		return SAN_LOOPBACK;
+	if (unspec6(ip + 24) || (unspec6(ip + 8) && ip[6] != PROTO_ICMPV6))
+		return SAN_UNSPECIFIED;
+	return SAN_PASS;
+}
+
+static enum sanitize_verdict check_arp(const uint8_t *arp, size_t len)
+{
+	if (len < 28)
+		return SAN_RUNT;
+	/* Ethernet/IPv4 only: the lengths libslirp's ARP code assumes */
+	if (get16(arp) != 1 || get16(arp + 2) != ETH_P_IP_ || arp[4] != 6 ||
+	    arp[5] != 4)
+		return SAN_BAD_HEADER;
+	return SAN_PASS;
+}
+
+enum sanitize_verdict sanitize_frame(const uint8_t *f, size_t len)
+{
+	if (len < ETH_HLEN_)
+		return SAN_RUNT;
+	switch (get16(f + 12)) {
+	case ETH_P_IP_:
+		return check_ipv4(f + ETH_HLEN_, len - ETH_HLEN_);
+	case ETH_P_IPV6_:
+		return check_ipv6(f + ETH_HLEN_, len - ETH_HLEN_);
+	case ETH_P_ARP_:
+		return check_arp(f + ETH_HLEN_, len - ETH_HLEN_);
+	default:
+		return SAN_PASS; /* libslirp ignores other ethertypes */
+	}
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef S4_SANITIZE_H
+#define S4_SANITIZE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Why a frame from the namespace was dropped before libslirp saw it. */
+enum sanitize_verdict {
+	SAN_PASS,
+	SAN_RUNT,	  /* shorter than its headers */
+	SAN_BAD_HEADER,	  /* IP version or header length, ARP shape */
+	SAN_BAD_LENGTH,	  /* IP total/payload length beyond the frame */
+	SAN_LOOPBACK,	  /* 127/8, ::1, ::ffff:127/104 as source or dest */
+	SAN_UNSPECIFIED,  /* 0.0.0.0 or :: where it cannot be */
+	SAN_NUM_VERDICTS,
+};
+
+extern const char *const sanitize_names[SAN_NUM_VERDICTS];
+
+/**
+ * sanitize_frame() - Decide whether libslirp may see a frame
+ * @f:		Ethernet frame from the TAP
+ * @len:	its length
+ *
+ * libslirp trusts what the guest sends: an IPv4 or IPv6 packet addressed to
+ * a loopback address becomes a connection to the host's own loopback, even
+ * with --disable-host-loopback, and malformed lengths have crashed it.
+ * Unspecified sources are allowed only where the protocols need them: DHCP
+ * (0.0.0.0 to 255.255.255.255, UDP to port 67) and ICMPv6 (duplicate address
+ * detection sends from ::).
+ * Return: SAN_PASS, or why to drop it
+ */
+enum sanitize_verdict sanitize_frame(const uint8_t *f, size_t len);
+
+#endif

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The frame sanitizer: one frame per rule, built here byte by byte. */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "tap/sanitize.h"
+
+static uint8_t f[128];
+
+/* Ethernet + IPv4 + 8 bytes of UDP to port @dport */
+static size_t ipv4(const char *src, const char *dst, int dport)
+{
+	memset(f, 0, sizeof(f));
+	f[12] = 0x08;
+	f[13] = 0x00;
+	f[14] = 0x45;
+	f[17] = 28; /* total length: 20 + 8 */
+	f[23] = 17; /* UDP */
+	inet_pton(AF_INET, src, f + 26);
+	inet_pton(AF_INET, dst, f + 30);
+	f[36] = dport >> 8;
+	f[37] = dport & 0xff;
+	return 14 + 28;
+}
+
+/* Ethernet + IPv6 + 8 bytes of payload with next header @nh */
+static size_t ipv6(const char *src, const char *dst, int nh)
+{
+	memset(f, 0, sizeof(f));
+	f[12] = 0x86;
+	f[13] = 0xdd;
+	f[14] = 0x60;
+	f[19] = 8; /* payload length */
+	f[20] = nh;
+	inet_pton(AF_INET6, src, f + 22);
+	inet_pton(AF_INET6, dst, f + 38);
+	return 14 + 40 + 8;
+}
+
+static size_t arp(void)
+{
+	memset(f, 0, sizeof(f));
+	f[12] = 0x08;
+	f[13] = 0x06;
+	f[15] = 1;    /* Ethernet */
+	f[16] = 0x08; /* IPv4 */
+	f[18] = 6;
+	f[19] = 4;
+	return 14 + 28;
+}
+
+Test(sanitize, ipv4)
+{
+	cr_assert_eq(sanitize_frame(f, ipv4("10.0.2.100", "10.0.2.2", 80)),
+		     SAN_PASS);
+	cr_assert_eq(sanitize_frame(f, ipv4("10.0.2.100", "127.0.0.1", 80)),
+		     SAN_LOOPBACK);
+	cr_assert_eq(sanitize_frame(f, ipv4("127.3.4.5", "10.0.2.2", 80)),
+		     SAN_LOOPBACK);
+	cr_assert_eq(sanitize_frame(f, ipv4("10.0.2.100", "0.0.0.0", 80)),
+		     SAN_UNSPECIFIED);
+	cr_assert_eq(sanitize_frame(f, ipv4("0.0.0.0", "10.0.2.2", 80)),
+		     SAN_UNSPECIFIED);
+	cr_assert_eq(sanitize_frame(f, ipv4("0.0.0.0", "255.255.255.255", 67)),
+		     SAN_PASS, "DHCP from an address-less guest");
+	cr_assert_eq(sanitize_frame(f, ipv4("0.0.0.0", "255.255.255.255", 68)),
+		     SAN_UNSPECIFIED, "only to the DHCP server port");
+}
+
+Test(sanitize, ipv4_lengths)
+{
+	size_t n = ipv4("10.0.2.100", "10.0.2.2", 80);
+
+	cr_assert_eq(sanitize_frame(f, 14 + 19), SAN_RUNT);
+	f[14] = 0x44; /* IHL 4 */
+	cr_assert_eq(sanitize_frame(f, n), SAN_BAD_HEADER);
+	f[14] = 0x65; /* version 6 in an IPv4 frame */
+	cr_assert_eq(sanitize_frame(f, n), SAN_BAD_HEADER);
+	f[14] = 0x45;
+	f[17] = 200; /* longer than the frame */
+	cr_assert_eq(sanitize_frame(f, n), SAN_BAD_LENGTH);
+	f[17] = 10; /* shorter than the header */
+	cr_assert_eq(sanitize_frame(f, n), SAN_BAD_LENGTH);
+	f[14] = 0x4f; /* IHL 15: 60 bytes, more than total */
+	f[17] = 28;
+	cr_assert_eq(sanitize_frame(f, n), SAN_BAD_LENGTH);
+}
+
+Test(sanitize, ipv6)
+{
+	size_t n = ipv6("fd00::100", "fd00::2", 6);
+
+	cr_assert_eq(sanitize_frame(f, n), SAN_PASS);
+	cr_assert_eq(sanitize_frame(f, ipv6("fd00::100", "::1", 6)),
+		     SAN_LOOPBACK);
+	cr_assert_eq(sanitize_frame(f, ipv6("::1", "fd00::2", 6)),
+		     SAN_LOOPBACK);
+	cr_assert_eq(sanitize_frame(f, ipv6("fd00::100", "::ffff:127.0.0.1", 6)),
+		     SAN_LOOPBACK);
+	cr_assert_eq(sanitize_frame(f, ipv6("fd00::100", "::", 6)),
+		     SAN_UNSPECIFIED);
+	cr_assert_eq(sanitize_frame(f, ipv6("::", "fd00::2", 6)),
+		     SAN_UNSPECIFIED);
+	cr_assert_eq(sanitize_frame(f, ipv6("::", "ff02::1:ff00:100", 58)),
+		     SAN_PASS, "duplicate address detection");
+	n = ipv6("fd00::100", "fd00::2", 6);
+	f[19] = 9; /* payload one byte longer than the frame */
+	cr_assert_eq(sanitize_frame(f, n), SAN_BAD_LENGTH);
+	cr_assert_eq(sanitize_frame(f, 14 + 39), SAN_RUNT);
+	f[14] = 0x40;
+	cr_assert_eq(sanitize_frame(f, n), SAN_BAD_HEADER);
+}
+
+Test(sanitize, arp_and_others)
+{
+	size_t n = arp();
+
+	cr_assert_eq(sanitize_frame(f, n), SAN_PASS);
+	cr_assert_eq(sanitize_frame(f, 14 + 27), SAN_RUNT);
+	f[18] = 16; /* hardware address length */
+	cr_assert_eq(sanitize_frame(f, n), SAN_BAD_HEADER);
+	f[12] = 0x88; /* some other ethertype: libslirp ignores it */
+	f[13] = 0xcc;
+	cr_assert_eq(sanitize_frame(f, 60), SAN_PASS);
+	cr_assert_eq(sanitize_frame(f, 13), SAN_RUNT);
+	cr_assert_eq(sanitize_frame(f, 0), SAN_RUNT);
+}
