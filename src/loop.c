@@ -143,6 +143,13 @@ int loop_init(struct ctx *c, int tapfd, struct err *e)
 	rc = signals_init(c);
 	if (rc < 0)
 		return err_set(e, rc, "signalfd: %s", strerror(-rc));
+	rc = ring_start(c->ring);
+	if (rc == -EINVAL || rc == -EOPNOTSUPP)
+		log_warn("io_uring restrictions unavailable (%s): the ring "
+			 "accepts any operation",
+			 strerror(-rc));
+	else if (rc < 0)
+		return err_set(e, rc, "io_uring: %s", strerror(-rc));
 	return 0;
 }
 

@@ -19,6 +19,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "ring_int.h"
 
@@ -33,6 +35,7 @@ static_assert(ARRAY_SIZE(ring_type_names) == RING_NUM_TYPES,
 	      "a name for every ring type");
 
 enum { RING_SQ = 256, RING_CQ = 1024 };
+enum { RING_PBUF_GROUP = 1, RING_OP_READ_MULTISHOT = 49 /* Linux 6.7 */ };
 
 /**
  * uring_setup() - io_uring with the best flags this kernel takes
@@ -53,7 +56,8 @@ static int uring_setup(struct ring *r)
 
 	for (unsigned i = 0; i < ARRAY_SIZE(tries); i++) {
 		struct io_uring_params p = {
-			.flags = tries[i] | IORING_SETUP_CQSIZE,
+			.flags = tries[i] | IORING_SETUP_CQSIZE |
+				 IORING_SETUP_R_DISABLED,
 			.cq_entries = RING_CQ,
 		};
 
@@ -108,8 +112,6 @@ nomem:
 }
 
 static struct io_uring_sqe *sqe_get(struct ring *r);
-
-enum { RING_PBUF_GROUP = 1, RING_OP_READ_MULTISHOT = 49 /* Linux 6.7 */ };
 
 static bool op_supported(struct ring *r, int op)
 {
@@ -349,6 +351,51 @@ void ring_poll_remove(struct ring *r, union ring_ref ref)
 	sqe = sqe_get(r);
 	io_uring_prep_poll_remove(sqe, ref.u64);
 	io_uring_sqe_set_data64(sqe, ring_ref(RING_NONE, 0, 0).u64);
+}
+
+/* Everything src/ring prepares; a new operation must be added here. */
+static const uint8_t allowed_ops[] = {
+	IORING_OP_READ_FIXED, IORING_OP_WRITE_FIXED, IORING_OP_READ,
+	IORING_OP_WRITE,      IORING_OP_POLL_ADD,    IORING_OP_POLL_REMOVE,
+	IORING_OP_ACCEPT,     IORING_OP_RECV,	     IORING_OP_SEND,
+	RING_OP_READ_MULTISHOT,
+};
+
+/* liburing 2.3 declares io_uring_register_restrictions() and
+ * io_uring_enable_rings() but does not export them: the syscall it is. */
+static int uring_register(struct ring *r, unsigned op, void *arg, unsigned n)
+{
+	return syscall(__NR_io_uring_register, r->ring.ring_fd, op, arg, n) < 0
+		       ? -errno
+		       : 0;
+}
+
+int ring_start(struct ring *r)
+{
+	struct io_uring_restriction res[ARRAY_SIZE(allowed_ops) + 1];
+	int rc, en;
+
+	if (!r->uring)
+		return 0;
+	memset(res, 0, sizeof(res));
+	for (unsigned i = 0; i < ARRAY_SIZE(allowed_ops); i++) {
+		res[i].opcode = IORING_RESTRICTION_SQE_OP;
+		res[i].sqe_op = allowed_ops[i];
+	}
+	res[ARRAY_SIZE(allowed_ops)].opcode =
+		IORING_RESTRICTION_SQE_FLAGS_ALLOWED;
+	res[ARRAY_SIZE(allowed_ops)].sqe_flags = IOSQE_BUFFER_SELECT;
+	rc = uring_register(r, IORING_REGISTER_RESTRICTIONS, res,
+			    ARRAY_SIZE(res));
+	en = uring_register(r, IORING_REGISTER_ENABLE_RINGS, NULL, 0);
+	if (en < 0)
+		return en;
+	return rc;
+}
+
+struct io_uring *ring_uring(struct ring *r)
+{
+	return r->uring ? &r->ring : NULL;
 }
 
 int ring_submit(struct ring *r)

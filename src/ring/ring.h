@@ -9,6 +9,8 @@
 
 #include "../err.h"
 
+struct io_uring;
+
 /* What a completion is for. Each type has one handler in loop.c. */
 enum ring_type {
 	RING_NONE,   /* nobody waits: POLL_REMOVE, poll updates */
@@ -66,6 +68,22 @@ struct ring;
 struct ring *ring_new(unsigned nbufs, size_t buf_size, bool try_uring,
 		      struct err *e);
 void ring_free(struct ring *r);
+
+/**
+ * ring_start() - Restrict the ring to the operations we use, then enable it
+ * @r:		ring, with its buffers and provided buffers registered
+ *
+ * io_uring operations are not seen by seccomp: a ring that accepts any
+ * opcode would let a compromised process open files or connect anywhere
+ * under --enable-seccomp. IORING_REGISTER_RESTRICTIONS (Linux 5.10) limits
+ * it to the opcodes below; anything else completes with -EACCES. Before
+ * this call nothing is submitted.
+ * Return: 0, or -errno (then the ring is enabled without restrictions)
+ */
+int ring_start(struct ring *r);
+
+/* The io_uring underneath, NULL on the poll(2) backend: for the tests. */
+struct io_uring *ring_uring(struct ring *r);
 bool ring_is_uring(const struct ring *r);
 const char *ring_describe(const struct ring *r);
 void *ring_buf(struct ring *r, unsigned idx);

@@ -44,6 +44,7 @@ ParameterizedTest(bool *uring, pollset, level_triggered)
 	int sv[2];
 
 	r = ring_new(1, 64, *uring, NULL);
+	cr_assert_eq(ring_start(r), 0);
 	ps = pollset_new(r);
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
 	cr_assert_eq(iterate(sv[0], SLIRP_POLL_IN, 0), 0);
@@ -72,6 +73,7 @@ ParameterizedTest(bool *uring, pollset, unlisted_fd_is_removed)
 	int sv[2], other[2];
 
 	r = ring_new(1, 64, *uring, NULL);
+	cr_assert_eq(ring_start(r), 0);
 	ps = pollset_new(r);
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, other),
@@ -105,6 +107,7 @@ ParameterizedTest(bool *uring, pollset, stale_completion_dropped)
 	int idx;
 
 	r = ring_new(1, 64, *uring, NULL);
+	cr_assert_eq(ring_start(r), 0);
 	ps = pollset_new(r);
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
 	idx = pollset_add(ps, sv[0], SLIRP_POLL_IN);

@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -40,6 +41,7 @@ static void setup(bool uring)
 {
 	r = ring_new(4, 4096, uring, NULL);
 	cr_assert_not_null(r);
+	cr_assert_eq(ring_start(r), 0);
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0,
 				sv),
 		     0);
@@ -139,6 +141,7 @@ Test(ring, multishot_read)
 	}
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv),
 		     0);
+	cr_assert_eq(ring_start(r), 0);
 	ring_read_multishot(r, sv[0], ring_ref(RING_TAP_RX, 0, 0));
 	for (int i = 0; i < 3; i++) {
 		char msg[16];
@@ -162,5 +165,28 @@ Test(ring, multishot_read)
 		cr_assert(!memcmp(ring_pbuf(r, bid), want, c[i].res));
 		ring_pbuf_put(r, bid);
 	}
+	ring_free(r);
+}
+
+/* Operations the ring was not started with are refused by the kernel. */
+Test(ring, restricted_to_our_opcodes)
+{
+	struct ring_cqe c[2];
+	struct io_uring_sqe *sqe;
+	unsigned got = 0;
+
+	r = ring_new(1, 64, true, NULL);
+	cr_assert_not_null(r);
+	cr_assert_eq(ring_start(r), 0);
+	sqe = io_uring_get_sqe(ring_uring(r));
+	io_uring_prep_openat(sqe, AT_FDCWD, "/etc/hostname", O_RDONLY, 0);
+	io_uring_sqe_set_data64(sqe, ring_ref(RING_NONE, 0, 7).u64);
+	for (int i = 0; i < 100 && !got; i++) {
+		ring_wait(r, 10);
+		got = ring_reap(r, c, 2);
+	}
+	cr_assert_eq(got, 1);
+	cr_assert_eq(c[0].res, -EACCES, "openat through the ring: %d",
+		     c[0].res);
 	ring_free(r);
 }
