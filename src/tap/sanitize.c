@@ -14,6 +14,7 @@ const char *const sanitize_names[SAN_NUM_VERDICTS] = {
 	[SAN_BAD_LENGTH] = "bad length",
 	[SAN_LOOPBACK] = "loopback address",
 	[SAN_UNSPECIFIED] = "unspecified address",
+	[SAN_BAD_FRAGMENT] = "bad IPv4 fragment",
 };
 _Static_assert(ARRAY_SIZE(sanitize_names) == SAN_NUM_VERDICTS,
 	       "a name for every verdict");

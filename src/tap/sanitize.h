@@ -13,6 +13,7 @@ enum sanitize_verdict {
 	SAN_BAD_LENGTH,	  /* IP total/payload length beyond the frame */
 	SAN_LOOPBACK,	  /* 127/8, ::1, ::ffff:127/104 as source or dest */
 	SAN_UNSPECIFIED,  /* 0.0.0.0 or :: where it cannot be */
+	SAN_BAD_FRAGMENT, /* refused by the reassembler (tap.c) */
 	SAN_NUM_VERDICTS,
 };
 

@@ -21,6 +21,9 @@
  * More than four outstanding reads was measured slower: each arms its own
  * poll on the tun wait queue, so every frame wakes all of them.
  *
+ * Before libslirp, every frame passes sanitize_frame() and IPv4 fragments
+ * are reassembled by reasm.c: libslirp's own reassembly is unsafe.
+ *
  * The fd is O_NONBLOCK, else io_uring hands every tun read to a worker
  * thread. A read that still says EAGAIN waits on a poll before it is retried.
  * EIO/EBADFD means the device is gone (deleted in the namespace): one
@@ -35,6 +38,8 @@
 #include <unistd.h>
 
 #include "../ctx.h"
+#include "../slirp/stack.h"
+#include "reasm.h"
 #include "sanitize.h"
 #include "tap.h"
 
@@ -60,6 +65,7 @@ struct tap {
 	bool poll_armed;
 	bool multishot;
 	unsigned long dropped[SAN_NUM_VERDICTS];
+	struct reasm *reasm;
 };
 
 unsigned tap_bufs(unsigned mtu, size_t *size)
@@ -104,10 +110,13 @@ struct tap *tap_new(struct ctx *c, int fd)
 		return NULL;
 	t->c = c;
 	t->fd = fd;
+	t->reasm = reasm_new();
 	nbufs = tap_bufs(c->o->mtu, &t->buf_size);
 	t->ntx = nbufs - TAP_RX_DEPTH;
 	t->free_tx = calloc(t->ntx, sizeof(*t->free_tx));
-	if (!t->free_tx) {
+	if (!t->free_tx || !t->reasm) {
+		reasm_free(t->reasm);
+		free(t->free_tx);
 		free(t);
 		return NULL;
 	}
@@ -135,6 +144,7 @@ void tap_free(struct tap *t)
 			log_info("tap: dropped %lu frame(s): %s", t->dropped[v],
 				 sanitize_names[v]);
 	close(t->fd);
+	reasm_free(t->reasm);
 	free(t->free_tx);
 	free(t);
 }
@@ -181,10 +191,25 @@ static void tap_input(struct ctx *c, struct tap *t, const uint8_t *frame,
 		      size_t len)
 {
 	enum sanitize_verdict v = sanitize_frame(frame, len);
+	const uint8_t *whole;
+	size_t whole_len;
 
 	if (v == SAN_PASS) {
-		slirp_input(c->slirp, frame, len);
-		return;
+		/* libslirp never reassembles: it only sees whole datagrams */
+		switch (reasm_input(t->reasm, frame, len, stack_now_ms(), &whole,
+				    &whole_len)) {
+		case REASM_PASS:
+			slirp_input(c->slirp, frame, len);
+			return;
+		case REASM_DONE:
+			slirp_input(c->slirp, whole, whole_len);
+			return;
+		case REASM_HELD:
+			return;
+		case REASM_DROP:
+			v = SAN_BAD_FRAGMENT;
+			break;
+		}
 	}
 	if (!t->dropped[v]++)
 		log_warn("tap: dropped a frame from the namespace (%s); more "

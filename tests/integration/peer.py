@@ -249,6 +249,24 @@ def raw_frames(proto, src, dst, port, iface="tap0"):
     print("sent")
 
 
+def raw_fragment(src, dst, offset8, mf, ident, size, iface="tap0"):
+    """One IPv4 UDP fragment: offset in 8-byte units, MF flag, id, size of
+    its payload. Sent once."""
+    import fcntl
+    hw = fcntl.ioctl(socket.socket(), 0x8927,
+                     struct.pack("16s16x", iface.encode()))[18:24]
+    payload = bytes([int(ident) & 0xff]) * int(size)
+    frag = (int(mf) << 13) | int(offset8)
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload),
+                      int(ident), frag, 64, 17, 0, socket.inet_aton(src),
+                      socket.inet_aton(dst))
+    ip = hdr[:10] + struct.pack("!H", _csum(hdr)) + hdr[12:] + payload
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((iface, 0))
+    s.send(bytes.fromhex("525500000002") + hw + b"\x08\x00" + ip)
+    print("sent")
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     fam = socket.AF_INET
@@ -268,6 +286,8 @@ def main():
         serve_tcp_echo(*args)
     elif cmd == "serve-udp-echo":
         serve_udp_echo(*args)
+    elif cmd == "frag":
+        raw_fragment(*args)
     elif cmd == "raw":
         raw_frames(*args)
     elif cmd == "wait-addr":
