@@ -267,6 +267,35 @@ def raw_fragment(src, dst, offset8, mf, ident, size, iface="tap0"):
     print("sent")
 
 
+def flood(kind, count, iface="tap0"):
+    """Send COUNT junk frames of one kind as fast as possible."""
+    import fcntl
+    hw = fcntl.ioctl(socket.socket(), 0x8927,
+                     struct.pack("16s16x", iface.encode()))[18:24]
+    eth = bytes.fromhex("525500000002") + hw
+    rnd = random.Random(int(count))
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((iface, 0))
+    for _ in range(int(count)):
+        if kind == "runt":
+            # the kernel refuses frames shorter than the header: the
+            # shortest it takes are 14-byte frames with nothing after it
+            fr = eth + rnd.choice([b"\x08\x00", b"\x86\xdd", b"\x08\x06"])
+            fr += rnd.randbytes(rnd.randrange(0, 20))
+        elif kind == "arp":
+            fr = eth + b"\x08\x06" + rnd.randbytes(rnd.randrange(0, 60))
+        elif kind == "ipv4":
+            fr = eth + b"\x08\x00" + bytes([0x40 | rnd.randrange(16)]) + \
+                rnd.randbytes(rnd.randrange(0, 80))
+        else:
+            fr = eth + rnd.randbytes(rnd.randrange(2, 1500))
+        try:
+            s.send(fr)
+        except OSError:
+            pass
+    print("sent")
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     fam = socket.AF_INET
@@ -288,6 +317,8 @@ def main():
         serve_udp_echo(*args)
     elif cmd == "frag":
         raw_fragment(*args)
+    elif cmd == "flood":
+        flood(*args)
     elif cmd == "raw":
         raw_frames(*args)
     elif cmd == "wait-addr":
