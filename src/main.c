@@ -162,6 +162,8 @@ int main(int argc, char **argv)
 		log_err("do_slirp is exiting");
 		log_err("do_slirp failed");
 		log_err("parent failed");
+		loop_cleanup(&c);
+		helper_stop(&c.helper);
 		fflush(stdout);
 		return 1;
 	}
