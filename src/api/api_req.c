@@ -32,6 +32,14 @@ static void PRINTF(2, 3) sb_printf(struct sb *b, const char *fmt, ...)
 
 	if (b->oom)
 		return;
+	if (!b->p) { /* so that b->p + b->len is never NULL + 0 */
+		b->cap = 256;
+		b->p = malloc(b->cap);
+		if (!b->p) {
+			b->oom = true;
+			return;
+		}
+	}
 	for (;;) {
 		va_start(ap, fmt);
 		n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
