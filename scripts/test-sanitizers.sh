@@ -14,7 +14,7 @@ chmod 1777 "$logs"
 export ASAN_OPTIONS="log_path=$logs/asan:detect_leaks=1"
 export UBSAN_OPTIONS="log_path=$logs/ubsan:print_stacktrace=1"
 rc=0
-meson test -C "$B" --print-errorlogs "$@" || rc=$?
+meson test -C "$B" --print-errorlogs --no-suite valgrind "$@" || rc=$?
 if [ -n "$(ls -A "$logs")" ]; then
 	echo "sanitizer reports:"
 	cat "$logs"/*

@@ -25,6 +25,7 @@ enum {
 	ETH_P_ARP_ = 0x0806,
 	ETH_P_IPV6_ = 0x86dd,
 	IP6_HLEN = 40,
+	PROTO_HOPOPT = 0,
 	PROTO_UDP = 17,
 	PROTO_ICMPV6 = 58,
 };
@@ -98,7 +99,11 @@ static enum sanitize_verdict check_ipv6(const uint8_t *ip, size_t len)
 		return SAN_BAD_LENGTH;
 	if (loop6(ip + 8) || loop6(ip + 24))
 		return SAN_LOOPBACK;
-	if (unspec6(ip + 24) || (unspec6(ip + 8) && ip[6] != PROTO_ICMPV6))
+	/* from :: only neighbour discovery (ICMPv6) and MLD (ICMPv6 behind a
+	 * hop-by-hop header), as a guest sends them while its address is
+	 * tentative */
+	if (unspec6(ip + 24) ||
+	    (unspec6(ip + 8) && ip[6] != PROTO_ICMPV6 && ip[6] != PROTO_HOPOPT))
 		return SAN_UNSPECIFIED;
 	return SAN_PASS;
 }

@@ -28,8 +28,8 @@ extern const char *const sanitize_names[SAN_NUM_VERDICTS];
  * a loopback address becomes a connection to the host's own loopback, even
  * with --disable-host-loopback, and malformed lengths have crashed it.
  * Unspecified sources are allowed only where the protocols need them: DHCP
- * (0.0.0.0 to 255.255.255.255, UDP to port 67) and ICMPv6 (duplicate address
- * detection sends from ::).
+ * (0.0.0.0 to 255.255.255.255, UDP to port 67), and ICMPv6 and MLD
+ * (duplicate address detection and multicast reports send from ::).
  * Return: SAN_PASS, or why to drop it
  */
 enum sanitize_verdict sanitize_frame(const uint8_t *f, size_t len);

@@ -104,6 +104,8 @@ Test(sanitize, ipv6)
 		     SAN_UNSPECIFIED);
 	cr_assert_eq(sanitize_frame(f, ipv6("::", "ff02::1:ff00:100", 58)),
 		     SAN_PASS, "duplicate address detection");
+	cr_assert_eq(sanitize_frame(f, ipv6("::", "ff02::16", 0)), SAN_PASS,
+		     "an MLD report behind a hop-by-hop header");
 	n = ipv6("fd00::100", "fd00::2", 6);
 	f[19] = 9; /* payload one byte longer than the frame */
 	cr_assert_eq(sanitize_frame(f, n), SAN_BAD_LENGTH);
