@@ -125,8 +125,9 @@ def as_test_user(script, stage, user="s4test", extra_files=()):
                S4_HOST_NETNS=str(netns_ino()), S4_TMP=tmp)
     inner = (f"ip link set lo up && exec runuser -u {user} -- {py} "
              f"{os.path.join(tmp, os.path.basename(script))} {stage}")
+    # cwd: the user may not enter the caller's (meson's build folder)
     r = subprocess.run(["unshare", "--net", "--mount", "--propagation",
-                        "private", "sh", "-c", inner], env=env)
+                        "private", "sh", "-c", inner], env=env, cwd=tmp)
     shutil.rmtree(tmp, ignore_errors=True)
     return r.returncode
 
