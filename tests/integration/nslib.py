@@ -262,6 +262,31 @@ def start(args, target, **kw):
     return Forwarder(args, target, **kw).wait_ready()
 
 
+def tcp_roundtrip(host, port, data, timeout=30):
+    """Connect, send data and half-close (from a thread, so a large echo
+    cannot deadlock), read until EOF: what came back."""
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    c = socket.socket(fam, socket.SOCK_STREAM)
+    c.settimeout(timeout)
+    c.connect((host, port))
+    threading.Thread(target=lambda: (c.sendall(data),
+                                     c.shutdown(socket.SHUT_WR))).start()
+    got = bytearray()
+    while True:
+        d = c.recv(1 << 16)
+        if not d:
+            break
+        got += d
+    c.close()
+    return bytes(got)
+
+
+def rss_kb(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+
+
 # ---------------------------------------------------------------- servers
 
 class TcpEchoServer(threading.Thread):

@@ -56,17 +56,7 @@ def echo_via(port, n, host="127.0.0.1"):
 
 def _echo_via(port, n, host):
     data = random.randbytes(n)
-    s = socket.create_connection((host, port), timeout=30)
-    threading.Thread(target=lambda: (s.sendall(data),
-                                     s.shutdown(socket.SHUT_WR))).start()
-    got = b""
-    while True:
-        d = s.recv(1 << 16)
-        if not d:
-            break
-        got += d
-    s.close()
-    return hashlib.sha256(data).digest() == hashlib.sha256(got).digest()
+    return tcp_roundtrip(host, port, data) == data
 
 
 # a TCP and a UDP service in the namespace

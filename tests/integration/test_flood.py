@@ -9,12 +9,6 @@ from nslib import *
 isolate()
 
 
-def rss_kb(pid):
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-
-
 srv = TcpEchoServer()
 t = Netns()
 f = start(["-c", "-6"], t)

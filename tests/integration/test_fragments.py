@@ -10,12 +10,6 @@ from nslib import *
 isolate()
 
 
-def rss_kb(pid):
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-
-
 def serving(t, srv):
     sent, got, n = t.peer("tcp-echo", "10.0.2.2", srv.port, 100000).split()
     return sent == got
