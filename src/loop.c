@@ -23,11 +23,6 @@
 
 enum { REAP_BATCH = 64 };
 
-static int64_t now_ms(void)
-{
-	return stack_now_ms();
-}
-
 static int add_poll_cb(int fd, int events, void *opaque)
 {
 	struct ctx *c = opaque;
@@ -191,7 +186,7 @@ static void dispatch(struct ctx *c, const struct ring_cqe *cqe)
  */
 static int wait_timeout(struct ctx *c, uint32_t slirp_ms)
 {
-	int64_t t = timers_timeout(c->timers, now_ms());
+	int64_t t = timers_timeout(c->timers, stack_now_ms());
 
 	if (c->kick) {
 		c->kick = false;
@@ -224,7 +219,7 @@ int loop_run(struct ctx *c)
 				dispatch(c, &cqes[i]);
 		slirp_pollfds_poll(c->slirp, 0, get_revents_cb, c);
 		pollset_reset(c->ps);
-		timers_run(c->timers, now_ms());
+		timers_run(c->timers, stack_now_ms());
 	}
 	return c->exit_status;
 }

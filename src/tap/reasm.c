@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "reasm.h"
+#include "wire.h"
 
 enum {
 	ETH_LEN = 14,
@@ -40,23 +41,6 @@ struct reasm {
 	struct dgram d[REASM_SLOTS];
 	uint8_t *out; /* the last result, until the next call */
 };
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
 
 struct reasm *reasm_new(void)
 {
@@ -88,8 +72,8 @@ void reasm_free(struct reasm *r)
  */
 static struct dgram *find(struct reasm *r, const uint8_t *ip, int64_t now_ms)
 {
-	uint32_t src = get32(ip + 12), dst = get32(ip + 16);
-	uint16_t id = get16(ip + 4);
+	uint32_t src = wire_get32(ip + 12), dst = wire_get32(ip + 16);
+	uint16_t id = wire_get16(ip + 4);
 	struct dgram *free_slot = NULL, *oldest = NULL;
 
 	for (unsigned i = 0; i < REASM_SLOTS; i++) {
@@ -150,7 +134,7 @@ static uint16_t ip_csum(const uint8_t *h)
 	uint32_t s = 0;
 
 	for (int i = 0; i < IP_LEN; i += 2)
-		s += get16(h + i);
+		s += wire_get16(h + i);
 	while (s >> 16)
 		s = (s & 0xffff) + (s >> 16);
 	return ~s & 0xffff;
@@ -167,12 +151,18 @@ static size_t assemble(struct reasm *r, struct dgram *d)
 	d->buf = NULL;
 	memcpy(r->out, d->hdr, sizeof(d->hdr));
 	ip = r->out + ETH_LEN;
-	put16(ip + 2, IP_LEN + d->total);
-	put16(ip + 6, 0); /* no flags, offset 0 */
-	put16(ip + 10, 0);
-	put16(ip + 10, ip_csum(ip));
+	wire_put16(ip + 2, IP_LEN + d->total);
+	wire_put16(ip + 6, 0); /* no flags, offset 0 */
+	wire_put16(ip + 10, 0);
+	wire_put16(ip + 10, ip_csum(ip));
 	release(d);
 	return n;
+}
+
+bool reasm_is_fragment(const uint8_t *f, size_t len)
+{
+	return len >= ETH_LEN + IP_LEN && wire_get16(f + 12) == 0x0800 &&
+	       (wire_get16(f + ETH_LEN + 6) & 0x3fff);
 }
 
 enum reasm_verdict reasm_input(struct reasm *r, const uint8_t *f, size_t len,
@@ -185,14 +175,12 @@ enum reasm_verdict reasm_input(struct reasm *r, const uint8_t *f, size_t len,
 	bool more;
 	struct dgram *d;
 
-	if (len < ETH_LEN + IP_LEN || get16(f + 12) != 0x0800)
+	if (!reasm_is_fragment(f, len))
 		return REASM_PASS;
-	frag = get16(ip + 6);
+	frag = wire_get16(ip + 6);
 	more = frag & 0x2000;
 	off = (frag & 0x1fff) * 8u;
-	if (!more && !off)
-		return REASM_PASS;
-	total = get16(ip + 2);
+	total = wire_get16(ip + 2);
 	if ((ip[0] & 0x0f) != 5 || total < IP_LEN || total > len - ETH_LEN)
 		return REASM_DROP;
 	plen = total - IP_LEN;

@@ -2,6 +2,7 @@
 #ifndef S4_REASM_H
 #define S4_REASM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +24,9 @@ enum {
 };
 
 struct reasm *reasm_new(void);
+
+/* Is @f an IPv4 fragment (MF set or a non-zero offset)? */
+bool reasm_is_fragment(const uint8_t *f, size_t len);
 void reasm_free(struct reasm *r);
 
 /**

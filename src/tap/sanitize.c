@@ -6,6 +6,7 @@
 
 #include "../log.h"
 #include "sanitize.h"
+#include "wire.h"
 
 const char *const sanitize_names[SAN_NUM_VERDICTS] = {
 	[SAN_PASS] = "passed",
@@ -30,17 +31,6 @@ enum {
 	PROTO_ICMPV6 = 58,
 };
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
 static bool loop4(uint32_t a)
 {
 	return (a >> 24) == 127;
@@ -54,13 +44,13 @@ static enum sanitize_verdict check_ipv4(const uint8_t *ip, size_t len)
 	if (len < 20)
 		return SAN_RUNT;
 	ihl = (ip[0] & 0x0f) * 4u;
-	total = get16(ip + 2);
+	total = wire_get16(ip + 2);
 	if ((ip[0] >> 4) != 4 || ihl < 20)
 		return SAN_BAD_HEADER;
 	if (total < ihl || total > len)
 		return SAN_BAD_LENGTH;
-	src = get32(ip + 12);
-	dst = get32(ip + 16);
+	src = wire_get32(ip + 12);
+	dst = wire_get32(ip + 16);
 	if (loop4(src) || loop4(dst))
 		return SAN_LOOPBACK;
 	if (dst == 0)
@@ -68,7 +58,7 @@ static enum sanitize_verdict check_ipv4(const uint8_t *ip, size_t len)
 	/* DHCP from an address-less guest: 0.0.0.0 -> broadcast, UDP to 67 */
 	if (src == 0 &&
 	    !(dst == 0xffffffffu && ip[9] == PROTO_UDP && total >= ihl + 8 &&
-	      get16(ip + ihl + 2) == 67))
+	      wire_get16(ip + ihl + 2) == 67))
 		return SAN_UNSPECIFIED;
 	return SAN_PASS;
 }
@@ -95,7 +85,7 @@ static enum sanitize_verdict check_ipv6(const uint8_t *ip, size_t len)
 		return SAN_RUNT;
 	if ((ip[0] >> 4) != 6)
 		return SAN_BAD_HEADER;
-	if (IP6_HLEN + (size_t)get16(ip + 4) > len)
+	if (IP6_HLEN + (size_t)wire_get16(ip + 4) > len)
 		return SAN_BAD_LENGTH;
 	if (loop6(ip + 8) || loop6(ip + 24))
 		return SAN_LOOPBACK;
@@ -113,7 +103,7 @@ static enum sanitize_verdict check_arp(const uint8_t *arp, size_t len)
 	if (len < 28)
 		return SAN_RUNT;
 	/* Ethernet/IPv4 only: the lengths libslirp's ARP code assumes */
-	if (get16(arp) != 1 || get16(arp + 2) != ETH_P_IP_ || arp[4] != 6 ||
+	if (wire_get16(arp) != 1 || wire_get16(arp + 2) != ETH_P_IP_ || arp[4] != 6 ||
 	    arp[5] != 4)
 		return SAN_BAD_HEADER;
 	return SAN_PASS;
@@ -123,7 +113,7 @@ enum sanitize_verdict sanitize_frame(const uint8_t *f, size_t len)
 {
 	if (len < ETH_HLEN_)
 		return SAN_RUNT;
-	switch (get16(f + 12)) {
+	switch (wire_get16(f + 12)) {
 	case ETH_P_IP_:
 		return check_ipv4(f + ETH_HLEN_, len - ETH_HLEN_);
 	case ETH_P_IPV6_:

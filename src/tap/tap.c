@@ -194,11 +194,15 @@ static void tap_input(struct ctx *c, struct tap *t, const uint8_t *frame,
 	const uint8_t *whole;
 	size_t whole_len;
 
+	if (v == SAN_PASS && !reasm_is_fragment(frame, len)) {
+		slirp_input(c->slirp, frame, len);
+		return;
+	}
 	if (v == SAN_PASS) {
 		/* libslirp never reassembles: it only sees whole datagrams */
 		switch (reasm_input(t->reasm, frame, len, stack_now_ms(), &whole,
 				    &whole_len)) {
-		case REASM_PASS:
+		case REASM_PASS: /* not reached: it is a fragment */
 			slirp_input(c->slirp, frame, len);
 			return;
 		case REASM_DONE:

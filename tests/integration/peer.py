@@ -93,13 +93,25 @@ def dns_query(server, name, port=53):
     print(socket.inet_ntoa(d[off + 2:off + 2 + rdlen]))
 
 
+def tap_mac(iface):
+    """The MAC address of iface (SIOCGIFHWADDR: /sys shows another netns)."""
+    import fcntl
+    req = struct.pack("16s16x", iface.encode())
+    return fcntl.ioctl(socket.socket(), 0x8927, req)[18:24]
+
+
+def tap_raw(iface):
+    """A raw socket on iface, and the destination and source MAC addresses
+    frames sent on it start with (libslirp does not look at the first)."""
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((iface, 0))
+    return s, bytes.fromhex("525500000002") + tap_mac(iface)
+
+
 def dhcp(iface):
     """DHCPDISCOVER from 0.0.0.0 on iface; prints offered address, router,
     DNS."""
-    import fcntl
-    req = struct.pack("16s16x", iface.encode())
-    hw = fcntl.ioctl(socket.socket(), 0x8927, req)  # SIOCGIFHWADDR
-    chaddr = hw[18:24]
+    chaddr = tap_mac(iface)
     xid = random.getrandbits(32)
     pkt = struct.pack(">BBBBIHH4s4s4s4s16s64s128s", 1, 1, 6, 0, xid, 0,
                       0x8000, b"\0" * 4, b"\0" * 4, b"\0" * 4, b"\0" * 4,
@@ -215,10 +227,7 @@ def _l4(kind, sport, dport, payload):
 
 def raw_frames(proto, src, dst, port, iface="tap0"):
     """Hand-made frames, as a hostile container could send them, to dst."""
-    import fcntl
-    hw = fcntl.ioctl(socket.socket(), 0x8927,
-                     struct.pack("16s16x", iface.encode()))[18:24]
-    gw_mac = bytes.fromhex("525500000002")
+    s, macs = tap_raw(iface)
     sport, port = 40000 + random.randrange(1000), int(port)
     kind = proto[:3]
     l4 = _l4(kind, sport, port, b"leak")
@@ -231,7 +240,7 @@ def raw_frames(proto, src, dst, port, iface="tap0"):
         l4 = l4[:6] + struct.pack("!H", ck) + l4[8:] if kind == "udp" else \
             l4[:16] + struct.pack("!H", ck) + l4[18:]
         ip = struct.pack("!IHBB", 6 << 28, len(l4), nh, 64) + s6 + d6
-        eth = gw_mac + hw + b"\x86\xdd"
+        eth = macs + b"\x86\xdd"
     else:
         s4, d4 = socket.inet_aton(src), socket.inet_aton(dst)
         if kind == "tcp":
@@ -240,9 +249,7 @@ def raw_frames(proto, src, dst, port, iface="tap0"):
         hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4),
                           random.randrange(65536), 0, 64, nh, 0, s4, d4)
         ip = hdr[:10] + struct.pack("!H", _csum(hdr)) + hdr[12:] + l4
-        eth = gw_mac + hw + b"\x08\x00"
-    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-    s.bind((iface, 0))
+        eth = macs + b"\x08\x00"
     for _ in range(3):
         s.send(eth + ip)
         time.sleep(0.05)
@@ -252,30 +259,21 @@ def raw_frames(proto, src, dst, port, iface="tap0"):
 def raw_fragment(src, dst, offset8, mf, ident, size, iface="tap0"):
     """One IPv4 UDP fragment: offset in 8-byte units, MF flag, id, size of
     its payload. Sent once."""
-    import fcntl
-    hw = fcntl.ioctl(socket.socket(), 0x8927,
-                     struct.pack("16s16x", iface.encode()))[18:24]
     payload = bytes([int(ident) & 0xff]) * int(size)
     frag = (int(mf) << 13) | int(offset8)
     hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload),
                       int(ident), frag, 64, 17, 0, socket.inet_aton(src),
                       socket.inet_aton(dst))
     ip = hdr[:10] + struct.pack("!H", _csum(hdr)) + hdr[12:] + payload
-    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-    s.bind((iface, 0))
-    s.send(bytes.fromhex("525500000002") + hw + b"\x08\x00" + ip)
+    s, macs = tap_raw(iface)
+    s.send(macs + b"\x08\x00" + ip)
     print("sent")
 
 
 def flood(kind, count, iface="tap0"):
     """Send COUNT junk frames of one kind as fast as possible."""
-    import fcntl
-    hw = fcntl.ioctl(socket.socket(), 0x8927,
-                     struct.pack("16s16x", iface.encode()))[18:24]
-    eth = bytes.fromhex("525500000002") + hw
+    s, eth = tap_raw(iface)
     rnd = random.Random(int(count))
-    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-    s.bind((iface, 0))
     for _ in range(int(count)):
         if kind == "runt":
             # the kernel refuses frames shorter than the header: the
