@@ -111,8 +111,8 @@ int loop_init(struct ctx *c, int tapfd, struct err *e)
 
 	c->sigfd = -1;
 	c->ring = ring_new(nbufs, size, true, e);
-	c->ps = c->ring ? pollset_new(c->ring) : NULL;
 	c->timers = timers_new();
+	c->ps = c->ring && c->timers ? pollset_new(c->ring, c->timers) : NULL;
 	if (!c->ring || !c->ps || !c->timers) {
 		close(tapfd);
 		return e->code ? e->code

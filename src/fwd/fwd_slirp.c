@@ -31,8 +31,9 @@ static int next_fd(int open_fd)
  * libslirp 4.7 listens with a backlog of 1, so a burst of connects loses
  * some to resets. listen() again on a listening socket only changes the
  * backlog. The fd is checked to be that listener before it is touched.
+ * Return: true if @fd is the listener
  */
-static void widen_backlog(int fd, const struct sockaddr *host,
+static bool widen_backlog(int fd, const struct sockaddr *host,
 			  socklen_t hlen)
 {
 	struct sockaddr_storage ss;
@@ -44,8 +45,9 @@ static void widen_backlog(int fd, const struct sockaddr *host,
 	    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &ol) < 0 || !on ||
 	    getsockname(fd, (struct sockaddr *)&ss, &sl) < 0 || sl != hlen ||
 	    memcmp(&ss, host, hlen))
-		return;
+		return false;
 	listen(fd, SOMAXCONN);
+	return true;
 }
 
 static int slirp_add(void *o, bool udp, const struct sockaddr *host,
@@ -59,8 +61,8 @@ static int slirp_add(void *o, bool udp, const struct sockaddr *host,
 
 	if (slirp_add_hostxfwd(c->slirp, host, hlen, guest, glen, flags) < 0)
 		return -EADDRNOTAVAIL;
-	if (!udp)
-		widen_backlog(fd, host, hlen);
+	if (!udp && widen_backlog(fd, host, hlen))
+		pollset_listener(c->ps, fd);
 	return 0;
 }
 

@@ -21,20 +21,41 @@
  * - Updates use IORING_POLL_UPDATE_EVENTS with new user_data 0.
  * - unregister_poll_fd must remove the armed poll: it holds a reference on
  *   the file, so libslirp's close() would not send FIN until it went away.
+ *
+ * Forward listeners (pollset_listener()) get one more rule. When accept()
+ * fails, libslirp drops nothing and asks for the listener again, which is
+ * still readable: at RLIMIT_NOFILE that is a busy loop that never lets the
+ * process catch up. So a listener's POLLIN is only passed on while the
+ * lowest free fd is more than FD_RESERVE below the limit; otherwise every
+ * listener is held (not polled for input) for HOLD_MS and clients wait in
+ * the backlog. The reserve keeps the API socket and the guest's own
+ * connections working meanwhile.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <slirp/libslirp.h>
 
+#include "../log.h"
 #include "pollset.h"
+#include "stack.h"
+
+enum {
+	FD_RESERVE = 16,
+	HOLD_MS = 100,
+	HOLD_LOG_MS = 60 * 1000, /* one warning per minute at most */
+};
 
 struct pfd {
 	uint16_t gen;
 	bool armed;
 	bool listed; /* in this iteration's fill */
+	bool listener; /* a forward's listening socket */
 	short armed_mask;
 	short want;
 	short revents;
@@ -48,14 +69,54 @@ struct pollset {
 	unsigned nfill, cap_fill;
 	int *armed; /* fds with a poll in the kernel */
 	unsigned narmed, cap_armed;
+	struct timers *timers;
+	struct timer *resume; /* ends a hold */
+	bool held; /* listeners not polled for input */
+	unsigned fd_reserve;
+	rlim_t fd_limit;
+	int64_t warned_ms;
 };
 
-struct pollset *pollset_new(struct ring *r)
+/**
+ * read_limit() - Note RLIMIT_NOFILE and the reserve kept below it
+ * @ps:		pollset
+ */
+static void read_limit(struct pollset *ps)
+{
+	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+
+	getrlimit(RLIMIT_NOFILE, &rl);
+	ps->fd_limit = rl.rlim_cur;
+	/* a tiny limit still leaves most fds to the listeners */
+	ps->fd_reserve = rl.rlim_cur < 4 * FD_RESERVE ? rl.rlim_cur / 4
+						      : FD_RESERVE;
+}
+
+/* timer callback: the hold is over, listeners are polled again */
+static void resume(void *a, void *b)
+{
+	struct pollset *ps = a;
+
+	(void)b;
+	ps->held = false;
+	read_limit(ps);
+}
+
+struct pollset *pollset_new(struct ring *r, struct timers *t)
 {
 	struct pollset *ps = calloc(1, sizeof(*ps));
 
-	if (ps)
-		ps->ring = r;
+	if (!ps)
+		return NULL;
+	ps->ring = r;
+	ps->timers = t;
+	ps->resume = timers_add(t, resume, ps, NULL);
+	ps->warned_ms = -HOLD_LOG_MS;
+	if (!ps->resume) {
+		free(ps);
+		return NULL;
+	}
+	read_limit(ps);
 	return ps;
 }
 
@@ -63,6 +124,7 @@ void pollset_free(struct pollset *ps)
 {
 	if (!ps)
 		return;
+	timers_del(ps->timers, ps->resume);
 	free(ps->fds);
 	free(ps->fill);
 	free(ps->armed);
@@ -106,6 +168,57 @@ static int to_slirp(short ev)
 	       (ev & POLLHUP ? SLIRP_POLL_HUP : 0);
 }
 
+void pollset_listener(struct pollset *ps, int fd)
+{
+	if (fd >= 0 &&
+	    grow((void **)&ps->fds, &ps->nfds, fd + 1, sizeof(*ps->fds)))
+		ps->fds[fd].listener = true;
+}
+
+/* What the kernel should watch for @p now: a held listener not input. */
+static short want_now(const struct pollset *ps, const struct pfd *p)
+{
+	return ps->held && p->listener ? p->want & ~POLLIN : p->want;
+}
+
+/**
+ * fd_room() - Is there room for one more fd, above the reserve?
+ * @ps:		pollset
+ * @fd:		any open fd, to ask F_DUPFD with
+ *
+ * fds are handed out lowest first, so the lowest free one being near the
+ * limit means almost none are left.
+ * Return: true if a listener may accept
+ */
+static bool fd_room(const struct pollset *ps, int fd)
+{
+	int n = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+
+	if (n < 0)
+		return false;
+	close(n);
+	return ps->fd_limit == RLIM_INFINITY ||
+	       (rlim_t)n + ps->fd_reserve < ps->fd_limit;
+}
+
+/**
+ * hold() - Stop polling listeners for input for a while
+ * @ps:		pollset
+ */
+static void hold(struct pollset *ps)
+{
+	int64_t now = stack_now_ms();
+
+	ps->held = true;
+	timers_mod(ps->resume, now + HOLD_MS);
+	if (now - ps->warned_ms >= HOLD_LOG_MS) {
+		ps->warned_ms = now;
+		log_warn("too many open files (limit %llu): forwarded ports "
+			 "stop accepting until some close",
+			 (unsigned long long)ps->fd_limit);
+	}
+}
+
 int pollset_add(struct pollset *ps, int fd, int slirp_events)
 {
 	struct pfd *p;
@@ -147,7 +260,10 @@ static void disarm(struct pollset *ps, int fd, unsigned armed_idx)
 
 void pollset_unregister(struct pollset *ps, int fd)
 {
-	if (fd < 0 || (unsigned)fd >= ps->nfds || !ps->fds[fd].armed)
+	if (fd < 0 || (unsigned)fd >= ps->nfds)
+		return;
+	ps->fds[fd].listener = false;
+	if (!ps->fds[fd].armed)
 		return;
 	for (unsigned i = 0; i < ps->narmed; i++) {
 		if (ps->armed[i] == fd) {
@@ -166,22 +282,23 @@ void pollset_unregister(struct pollset *ps, int fd)
 static bool arm(struct pollset *ps, int fd)
 {
 	struct pfd *p = &ps->fds[fd];
+	short want = want_now(ps, p);
 
 	if (p->armed) {
-		if (p->armed_mask != p->want) {
+		if (p->armed_mask != want) {
 			ring_poll_update(ps->ring,
 					 ring_ref(RING_SPOLL, p->gen, fd),
-					 p->want);
-			p->armed_mask = p->want;
+					 want);
+			p->armed_mask = want;
 		}
 		return true;
 	}
 	if (!grow((void **)&ps->armed, &ps->cap_armed, ps->narmed + 1,
 		  sizeof(*ps->armed)))
 		return false;
-	ring_poll_add(ps->ring, fd, p->want, ring_ref(RING_SPOLL, p->gen, fd));
+	ring_poll_add(ps->ring, fd, want, ring_ref(RING_SPOLL, p->gen, fd));
 	p->armed = true;
-	p->armed_mask = p->want;
+	p->armed_mask = want;
 	ps->armed[ps->narmed++] = fd;
 	return true;
 }
@@ -192,13 +309,13 @@ void pollset_sync(struct pollset *ps)
 	for (unsigned i = ps->narmed; i-- > 0;) {
 		int fd = ps->armed[i];
 
-		if (!ps->fds[fd].listed || !ps->fds[fd].want)
+		if (!ps->fds[fd].listed || !want_now(ps, &ps->fds[fd]))
 			disarm(ps, fd, i);
 	}
 	for (unsigned i = 0; i < ps->nfill; i++) {
 		int fd = ps->fill[i];
 
-		if (ps->fds[fd].want)
+		if (want_now(ps, &ps->fds[fd]))
 			arm(ps, fd);
 	}
 }
@@ -220,6 +337,12 @@ void pollset_complete(struct pollset *ps, union ring_ref ref, int res)
 	}
 	p->armed = false;
 	p->gen++;
+	if (p->listener && res > 0 && (res & POLLIN)) {
+		if (!ps->held && !fd_room(ps, ref.idx))
+			hold(ps);
+		if (ps->held)
+			res &= ~POLLIN;
+	}
 	/* -EBADF and friends: let libslirp look at the socket itself */
 	p->revents |= res < 0 ? POLLERR : res;
 }

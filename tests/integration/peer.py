@@ -225,6 +225,33 @@ def _l4(kind, sport, dport, payload):
                        65535, 0, 0)
 
 
+def _ipv4(kind, src, dst, l4):
+    """An IPv4 packet around l4 (checksummed if TCP; UDP goes without)."""
+    s4, d4 = socket.inet_aton(src), socket.inet_aton(dst)
+    nh = 17 if kind == "udp" else 6
+    if kind == "tcp":
+        ck = _csum(s4 + d4 + struct.pack("!xBH", nh, len(l4)) + l4)
+        l4 = l4[:16] + struct.pack("!H", ck) + l4[18:]
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4),
+                      random.randrange(65536), 0, 64, nh, 0, s4, d4)
+    return hdr[:10] + struct.pack("!H", _csum(hdr)) + hdr[12:] + l4
+
+
+def syn_flood(dst, port, count, iface="tap0"):
+    """COUNT TCP SYNs to dst:port from our address, each from its own
+    port, as fast as possible: no socket here answers what comes back,
+    so the kernel resets each connection libslirp opens."""
+    s, macs = tap_raw(iface)
+    src = "10.0.2.100"
+    for i in range(int(count)):
+        l4 = _l4("tcp", 1024 + i % 60000, int(port), b"")
+        try:
+            s.send(macs + b"\x08\x00" + _ipv4("tcp", src, dst, l4))
+        except OSError:
+            pass
+    print("sent")
+
+
 def raw_frames(proto, src, dst, port, iface="tap0"):
     """Hand-made frames, as a hostile container could send them, to dst."""
     s, macs = tap_raw(iface)
@@ -242,13 +269,7 @@ def raw_frames(proto, src, dst, port, iface="tap0"):
         ip = struct.pack("!IHBB", 6 << 28, len(l4), nh, 64) + s6 + d6
         eth = macs + b"\x86\xdd"
     else:
-        s4, d4 = socket.inet_aton(src), socket.inet_aton(dst)
-        if kind == "tcp":
-            ck = _csum(s4 + d4 + struct.pack("!xBH", nh, len(l4)) + l4)
-            l4 = l4[:16] + struct.pack("!H", ck) + l4[18:]
-        hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4),
-                          random.randrange(65536), 0, 64, nh, 0, s4, d4)
-        ip = hdr[:10] + struct.pack("!H", _csum(hdr)) + hdr[12:] + l4
+        ip = _ipv4(kind, src, dst, l4)
         eth = macs + b"\x08\x00"
     for _ in range(3):
         s.send(eth + ip)
@@ -317,6 +338,8 @@ def main():
         raw_fragment(*args)
     elif cmd == "flood":
         flood(*args)
+    elif cmd == "syn-flood":
+        syn_flood(*args)
     elif cmd == "raw":
         raw_frames(*args)
     elif cmd == "wait-addr":

@@ -2,16 +2,37 @@
 /* The pollset: libslirp's fill/poll on ring polls, over real sockets. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <slirp/libslirp.h>
 
 #include "slirp/pollset.h"
+#include "slirp/stack.h"
 
 static struct ring *r;
 static struct pollset *ps;
+static struct timers *tm;
+
+static void setup(bool uring)
+{
+	r = ring_new(1, 64, uring, NULL);
+	cr_assert_eq(ring_start(r), 0);
+	tm = timers_new();
+	ps = pollset_new(r, tm);
+	cr_assert(ps);
+}
+
+static void teardown(void)
+{
+	pollset_free(ps);
+	timers_free(tm);
+	ring_free(r);
+}
 
 /* One loop iteration as loop.c runs it, for one fd. */
 static int iterate(int fd, int events, int wait_ms)
@@ -43,9 +64,7 @@ ParameterizedTest(bool *uring, pollset, level_triggered)
 {
 	int sv[2];
 
-	r = ring_new(1, 64, *uring, NULL);
-	cr_assert_eq(ring_start(r), 0);
-	ps = pollset_new(r);
+	setup(*uring);
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
 	cr_assert_eq(iterate(sv[0], SLIRP_POLL_IN, 0), 0);
 	cr_assert_eq(pollset_armed(ps), 1);
@@ -56,8 +75,7 @@ ParameterizedTest(bool *uring, pollset, level_triggered)
 	/* a changed mask is applied to the armed poll */
 	cr_assert_eq(iterate(sv[0], SLIRP_POLL_IN | SLIRP_POLL_OUT, 100),
 		     SLIRP_POLL_IN | SLIRP_POLL_OUT);
-	pollset_free(ps);
-	ring_free(r);
+	teardown();
 }
 
 ParameterizedTestParameters(pollset, unlisted_fd_is_removed)
@@ -72,9 +90,7 @@ ParameterizedTest(bool *uring, pollset, unlisted_fd_is_removed)
 	struct ring_cqe c[16];
 	int sv[2], other[2];
 
-	r = ring_new(1, 64, *uring, NULL);
-	cr_assert_eq(ring_start(r), 0);
-	ps = pollset_new(r);
+	setup(*uring);
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, other),
 		     0);
@@ -88,8 +104,7 @@ ParameterizedTest(bool *uring, pollset, unlisted_fd_is_removed)
 	ring_wait(r, 50);
 	while (ring_reap(r, c, 16))
 		;
-	pollset_free(ps);
-	ring_free(r);
+	teardown();
 }
 
 ParameterizedTestParameters(pollset, stale_completion_dropped)
@@ -106,9 +121,7 @@ ParameterizedTest(bool *uring, pollset, stale_completion_dropped)
 	int sv[2];
 	int idx;
 
-	r = ring_new(1, 64, *uring, NULL);
-	cr_assert_eq(ring_start(r), 0);
-	ps = pollset_new(r);
+	setup(*uring);
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
 	idx = pollset_add(ps, sv[0], SLIRP_POLL_IN);
 	pollset_sync(ps);
@@ -118,6 +131,62 @@ ParameterizedTest(bool *uring, pollset, stale_completion_dropped)
 	/* a completion with the old generation arrives late */
 	pollset_complete(ps, ring_ref(RING_SPOLL, 0, sv[0]), POLLIN);
 	cr_assert_eq(pollset_revents(ps, idx), 0);
-	pollset_free(ps);
-	ring_free(r);
+	teardown();
+}
+
+ParameterizedTestParameters(pollset, listener_held_near_fd_limit)
+{
+	static bool both[] = { true, false };
+
+	return cr_make_param_array(bool, both, 2);
+}
+
+/* A forward's listener with a client waiting is not reported readable
+ * while fds are nearly exhausted (libslirp's accept() would fail and it
+ * would be asked again at once), and is again once the hold ends. */
+ParameterizedTest(bool *uring, pollset, listener_held_near_fd_limit)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof(a);
+	struct rlimit old, tight;
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	int cl = socket(AF_INET, SOCK_STREAM, 0), lowest;
+
+	cr_assert_eq(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+	cr_assert_eq(listen(l, 8), 0);
+	cr_assert_eq(getsockname(l, (struct sockaddr *)&a, &al), 0);
+	cr_assert_eq(connect(cl, (struct sockaddr *)&a, sizeof(a)), 0);
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+
+	setup(*uring);
+	pollset_listener(ps, l);
+	cr_assert_eq(iterate(l, SLIRP_POLL_IN, 100), SLIRP_POLL_IN,
+		     "room to spare: the waiting client is reported");
+
+	lowest = fcntl(l, F_DUPFD, 0);
+	close(lowest);
+	tight = (struct rlimit){ lowest + 1, old.rlim_max };
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &tight), 0);
+	teardown(); /* the limit is read when a pollset is made */
+	setup(*uring);
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+	pollset_listener(ps, l);
+	cr_assert_eq(iterate(l, SLIRP_POLL_IN, 100), 0,
+		     "one fd left: the listener is held");
+	cr_assert_eq(iterate(l, SLIRP_POLL_IN, 50), 0, "and stays held");
+	cr_assert_eq(pollset_armed(ps), 0, "not even polled while held");
+	/* the hold ends; the limit is read again */
+	timers_run(tm, stack_now_ms() + 1000);
+	cr_assert_eq(iterate(l, SLIRP_POLL_IN, 100), SLIRP_POLL_IN,
+		     "after the hold, with room again, reported");
+	/* an fd that is not a listener is never held */
+	pollset_unregister(ps, l);
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &tight), 0);
+	teardown();
+	setup(*uring);
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+	cr_assert_eq(iterate(l, SLIRP_POLL_IN, 100), SLIRP_POLL_IN,
+		     "plain sockets are reported whatever the fd count");
+	teardown();
 }
