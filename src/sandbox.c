@@ -220,3 +220,49 @@ int seccomp_apply(struct err *e)
 	printf("\n");
 	return 0;
 }
+
+/* What helper_serve() does, and nothing else: read a request, make a
+ * socket, send it, close it, exit. */
+static const char *const helper_allowed[] = {
+	"recvmsg", "sendmsg", "close",		"exit",
+	"exit_group", "rt_sigreturn", "restart_syscall",
+};
+
+int seccomp_helper_apply(struct err *e)
+{
+	scmp_filter_ctx f = seccomp_init(seccomp_api_get() >= 3
+						 ? SCMP_ACT_KILL_PROCESS
+						 : SCMP_ACT_KILL);
+	int rc = 0;
+
+	if (!f)
+		return err_set(e, -ENOMEM, "seccomp_init failed");
+	for (unsigned i = 0; i < ARRAY_SIZE(helper_allowed) && !rc; i++)
+		rc = seccomp_rule_add(
+			f, SCMP_ACT_ALLOW,
+			seccomp_syscall_resolve_name(helper_allowed[i]), 0);
+	/* sockets to reach the namespace's services: IP only, never a raw
+	 * or packet socket, netlink or a unix socket */
+	if (!rc)
+		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+				      SCMP_A0(SCMP_CMP_EQ, AF_INET));
+	if (!rc)
+		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+				      SCMP_A0(SCMP_CMP_EQ, AF_INET6));
+	/* (libseccomp takes one comparison per argument and rule) */
+	for (int fam = 0; fam < AF_MAX && !rc; fam++)
+		if (fam != AF_INET && fam != AF_INET6)
+			rc = seccomp_rule_add(f, SCMP_ACT_ERRNO(EAFNOSUPPORT),
+					      SCMP_SYS(socket), 1,
+					      SCMP_A0(SCMP_CMP_EQ, fam));
+	if (!rc)
+		rc = seccomp_rule_add(f, SCMP_ACT_ERRNO(EAFNOSUPPORT),
+				      SCMP_SYS(socket), 1,
+				      SCMP_A0(SCMP_CMP_GE, AF_MAX));
+	if (!rc)
+		rc = seccomp_load(f);
+	seccomp_release(f);
+	if (rc < 0)
+		return err_set(e, rc, "seccomp (helper): %s", strerror(-rc));
+	return 0;
+}

@@ -36,4 +36,14 @@ int sandbox_apply(struct err *e);
  */
 int seccomp_apply(struct err *e);
 
+/**
+ * seccomp_helper_apply() - The helper's own filter, for its serving life
+ * @e:		message on failure
+ *
+ * An allowlist: the socket-factory protocol and IPv4/IPv6 sockets; any
+ * other syscall kills it, another socket family gets EAFNOSUPPORT.
+ * Return: 0 or -errno
+ */
+int seccomp_helper_apply(struct err *e);
+
 #endif

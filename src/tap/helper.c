@@ -8,7 +8,8 @@
  * SCM_RIGHTS. Then it stays: a socket created in the namespace keeps that
  * namespace, so the parent, which stays in the host's, asks the helper for
  * sockets (struct helper_req) to reach services in the namespace directly.
- * It exits when the parent closes its end.
+ * It exits when the parent closes its end. Under --enable-seccomp it serves
+ * behind its own allowlist (seccomp_helper_apply()).
  *
  * If the helper fails before sending the fd it exits 1 and the parent says
  * "child failed(1)" and exits with that status, as slirp4netns does.
@@ -29,6 +30,7 @@
 #include <unistd.h>
 
 #include "../options.h"
+#include "../sandbox.h"
 #include "configure.h"
 #include "helper.h"
 #include "nsenter.h"
@@ -169,6 +171,10 @@ static _Noreturn void helper_main(const struct opts *o, int sock)
 	else
 		log_info("sent tapfd=%d for %s", fd, name);
 	close(fd);
+	if (o->seccomp && seccomp_helper_apply(&e) < 0) {
+		log_err("%s", e.msg);
+		_exit(EXIT_FAILURE);
+	}
 	helper_serve(sock);
 	_exit(EXIT_SUCCESS);
 }

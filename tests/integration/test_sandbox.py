@@ -41,6 +41,9 @@ check(field["CapEff"].strip() == "0000000000000400",
 check(field["CapBnd"].strip() == "0000000000000400", "bounding set too")
 check(field["NoNewPrivs"].strip() == "1", "no_new_privs")
 check(field["Seccomp"].strip() == "2", "a seccomp filter is loaded")
+helper = int(open(f"/proc/{pid}/task/{pid}/children").read().split()[0])
+hstatus = open(f"/proc/{helper}/status").read()
+check("\nSeccomp:\t2\n" in hstatus, "the helper has its own filter too")
 check(sorted(os.listdir(f"/proc/{pid}/root")) == ["etc", "run"],
       "only /etc and /run in its root")
 srv = TcpEchoServer()

@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* --enable-seccomp: what each filter denies, and that what each process
+ * needs still works behind it. Every test runs in its own process. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <linux/io_uring.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sandbox.h"
+#include "tap/helper.h"
+
+static void apply_main(void)
+{
+	struct err e = { 0 };
+
+	cr_assert_eq(seccomp_apply(&e), 0, "%s", e.msg);
+}
+
+Test(seccomp, main_denies_execve, .signal = SIGSYS)
+{
+	char *argv[] = { "true", NULL };
+
+	apply_main();
+	execv("/bin/true", argv);
+	cr_assert_fail("execve returned");
+}
+
+/* io_uring operations bypass seccomp: a second ring must not be had */
+Test(seccomp, main_denies_io_uring_setup, .signal = SIGSYS)
+{
+	struct io_uring_params p = { 0 };
+
+	apply_main();
+	syscall(__NR_io_uring_setup, 4, &p);
+	cr_assert_fail("io_uring_setup returned");
+}
+
+Test(seccomp, main_denies_setns, .signal = SIGSYS)
+{
+	apply_main();
+	setns(0, 0);
+	cr_assert_fail("setns returned");
+}
+
+Test(seccomp, main_keeps_sockets_working)
+{
+	int sv[2];
+	char b[4];
+
+	apply_main();
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	cr_assert_eq(write(sv[0], "abc", 3), 3);
+	cr_assert_eq(read(sv[1], b, sizeof(b)), 3);
+}
+
+static void apply_helper(void)
+{
+	struct err e = { 0 };
+
+	cr_assert_eq(seccomp_helper_apply(&e), 0, "%s", e.msg);
+}
+
+/* A helper behind its filter still serves IP sockets; anything else it is
+ * asked for fails; it exits 0 when its parent hangs up. */
+Test(seccomp, helper_serves_ip_sockets_only)
+{
+	struct helper h;
+	int sv[2], fd, ws;
+	pid_t pid;
+
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	pid = fork();
+	if (pid == 0) {
+		struct err e = { 0 };
+
+		close(sv[0]);
+		if (seccomp_helper_apply(&e) < 0)
+			_exit(2);
+		helper_serve(sv[1]);
+		_exit(0);
+	}
+	close(sv[1]);
+	h = (struct helper){ .pid = 0, .sock = sv[0] };
+	fd = helper_socket(&h, AF_INET, SOCK_STREAM, 0);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	fd = helper_socket(&h, AF_INET6, SOCK_DGRAM, 0);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	cr_assert_eq(helper_socket(&h, AF_NETLINK, SOCK_RAW, 0), -EAFNOSUPPORT);
+	cr_assert_eq(helper_socket(&h, AF_PACKET, SOCK_RAW, 0), -EAFNOSUPPORT);
+	cr_assert_eq(helper_socket(&h, AF_UNIX, SOCK_STREAM, 0), -EAFNOSUPPORT);
+	fd = helper_socket(&h, AF_INET, SOCK_STREAM, 0);
+	cr_assert_geq(fd, 0, "still serving after refusals");
+	close(fd);
+	close(sv[0]);
+	cr_assert_eq(waitpid(pid, &ws, 0), pid);
+	cr_assert(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "status %#x", ws);
+}
+
+Test(seccomp, helper_denies_open, .signal = SIGSYS)
+{
+	apply_helper();
+	open("/etc/passwd", O_RDONLY);
+	cr_assert_fail("open returned");
+}
+
+Test(seccomp, helper_denies_connect, .signal = SIGSYS)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET };
+
+	apply_helper();
+	connect(fd, (struct sockaddr *)&a, sizeof(a));
+	cr_assert_fail("connect returned");
+}
