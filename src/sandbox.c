@@ -222,10 +222,12 @@ int seccomp_apply(struct err *e)
 }
 
 /* What helper_serve() does, and nothing else: read a request, make a
- * socket, send it, close it, exit. */
+ * socket, send it, close it, exit. (sigaltstack and munmap: a sanitizer
+ * build's _exit() takes down its signal stack.) */
 static const char *const helper_allowed[] = {
-	"recvmsg", "sendmsg", "close",		"exit",
-	"exit_group", "rt_sigreturn", "restart_syscall",
+	"recvmsg",	"sendmsg",	   "close",	  "exit",
+	"exit_group",	"rt_sigreturn",	   "restart_syscall", "sigaltstack",
+	"munmap",
 };
 
 int seccomp_helper_apply(struct err *e)
