@@ -55,12 +55,15 @@ def main():
     ap.add_argument("--time", type=int, default=5)
     ap.add_argument("--quick", action="store_true",
                     help="one round, 1 s, two cases: a smoke run")
+    ap.add_argument("--cases", default="",
+                    help="only the cases whose name contains this")
     ap.add_argument("binaries", nargs="*")
     a = ap.parse_args()
     bins = a.binaries or [S4, "/usr/bin/slirp4netns"]
     cases = CASES
     if a.quick:
         a.rounds, a.time, cases = 1, 1, CASES[:1] + CASES[3:4]
+    cases = [c for c in cases if a.cases in c[0]]
     isolate()
     iperf = subprocess.Popen(["iperf3", "-s", "-B", "127.0.0.1", "-p",
                               "5201"], stdout=subprocess.DEVNULL,

@@ -10,6 +10,7 @@
 
 #include "api/api.h"
 #include "fwd/fwd.h"
+#include "fwd/splice.h"
 #include "options.h"
 #include "ring/ring.h"
 #include "slirp/pollset.h"
@@ -26,6 +27,7 @@ struct ctx {
 	struct timers *timers;
 	struct helper helper;
 	struct fwd_table *fwd;
+	struct fwd_splice *splice; /* TCP forwards' fast path */
 	struct api *api; /* NULL without --api-socket */
 	Slirp *slirp;
 

@@ -126,7 +126,8 @@ int loop_init(struct ctx *c, int tapfd, struct err *e)
 		return rc;
 	backend = fwd_slirp_backend(c);
 	c->fwd = fwd_new(&backend);
-	if (!c->fwd)
+	c->splice = fwd_splice_new(c);
+	if (!c->fwd || !c->splice)
 		return err_set(e, -ENOMEM, "out of memory");
 	if (c->o->api_socket) {
 		c->api = api_new(c, e);
@@ -170,6 +171,10 @@ static void dispatch(struct ctx *c, const struct ring_cqe *cqe)
 	case RING_API_ACCEPT:
 	case RING_API_CONN:
 		api_complete(c, cqe->ref, cqe->res);
+		break;
+	case RING_FWD_LISTEN:
+	case RING_FWD_CONN:
+		fwd_splice_complete(c->splice, cqe->ref, cqe->res);
 		break;
 	case RING_NUM_TYPES:
 	default:
@@ -234,6 +239,8 @@ void loop_cleanup(struct ctx *c)
 	c->ring = NULL;
 	api_free(c->api);
 	c->api = NULL;
+	fwd_splice_free(c->splice);
+	c->splice = NULL;
 	fwd_free(c->fwd);
 	tap_free(c->tap);
 	pollset_free(c->ps);

@@ -62,12 +62,17 @@ static bool clashes(const struct fwd_spec *a, const struct fwd_spec *b)
 	       !memcmp(&a->host6, &b->host6, sizeof(a->host6));
 }
 
+static unsigned flags(const struct fwd_spec *s)
+{
+	return (s->udp ? FWD_UDP : 0) | (s->splice ? FWD_SPLICE : 0);
+}
+
 static int add4(struct fwd_table *t, const struct fwd_spec *s)
 {
 	struct sockaddr_in h = sin4(s->host4, s->host_port);
 	struct sockaddr_in g = sin4(s->guest4, s->guest_port);
 
-	return t->b.add(t->b.o, s->udp, (struct sockaddr *)&h, sizeof(h),
+	return t->b.add(t->b.o, flags(s), (struct sockaddr *)&h, sizeof(h),
 			(struct sockaddr *)&g, sizeof(g));
 }
 
@@ -76,7 +81,7 @@ static int add6(struct fwd_table *t, const struct fwd_spec *s)
 	struct sockaddr_in6 h = sin6(&s->host6, s->host_port);
 	struct sockaddr_in6 g = sin6(&s->guest6, s->guest_port);
 
-	return t->b.add(t->b.o, s->udp, (struct sockaddr *)&h, sizeof(h),
+	return t->b.add(t->b.o, flags(s), (struct sockaddr *)&h, sizeof(h),
 			(struct sockaddr *)&g, sizeof(g));
 }
 
@@ -84,14 +89,14 @@ static int remove4(struct fwd_table *t, const struct fwd_spec *s)
 {
 	struct sockaddr_in h = sin4(s->host4, s->host_port);
 
-	return t->b.remove(t->b.o, s->udp, (struct sockaddr *)&h, sizeof(h));
+	return t->b.remove(t->b.o, flags(s), (struct sockaddr *)&h, sizeof(h));
 }
 
 static int remove6(struct fwd_table *t, const struct fwd_spec *s)
 {
 	struct sockaddr_in6 h = sin6(&s->host6, s->host_port);
 
-	return t->b.remove(t->b.o, s->udp, (struct sockaddr *)&h, sizeof(h));
+	return t->b.remove(t->b.o, flags(s), (struct sockaddr *)&h, sizeof(h));
 }
 
 long fwd_add(struct fwd_table *t, const struct fwd_spec *s, struct err *e)

@@ -12,6 +12,7 @@
 /* One host forward as the API describes it: either family or both. */
 struct fwd_spec {
 	bool udp;
+	bool splice; /* the fast path (TCP), not libslirp */
 	bool v4, v6;
 	struct in_addr host4, guest4;
 	struct in6_addr host6, guest6;
@@ -23,12 +24,15 @@ struct fwd_entry {
 	struct fwd_spec spec;
 };
 
-/* What actually listens: libslirp today (fwd_slirp.c), a fake in tests. */
+enum fwd_flags { FWD_UDP = 1, FWD_SPLICE = 2 };
+
+/* What actually listens: libslirp or the splice engine (fwd_slirp.c
+ * routes by FWD_SPLICE), a fake in tests. */
 struct fwd_backend {
-	int (*add)(void *o, bool udp, const struct sockaddr *host,
+	int (*add)(void *o, unsigned flags, const struct sockaddr *host,
 		   socklen_t hlen, const struct sockaddr *guest,
 		   socklen_t glen);
-	int (*remove)(void *o, bool udp, const struct sockaddr *host,
+	int (*remove)(void *o, unsigned flags, const struct sockaddr *host,
 		      socklen_t hlen);
 	void *o;
 };

@@ -50,14 +50,19 @@ static bool widen_backlog(int fd, const struct sockaddr *host,
 	return true;
 }
 
-static int slirp_add(void *o, bool udp, const struct sockaddr *host,
+static int slirp_add(void *o, unsigned fl, const struct sockaddr *host,
 		     socklen_t hlen, const struct sockaddr *guest,
 		     socklen_t glen)
 {
 	struct ctx *c = o;
+	bool udp = fl & FWD_UDP;
 	int flags = (udp ? SLIRP_HOSTFWD_UDP : 0) |
 		    (host->sa_family == AF_INET6 ? SLIRP_HOSTFWD_V6ONLY : 0);
-	int fd = next_fd(c->sigfd);
+	int fd;
+
+	if (fl & FWD_SPLICE)
+		return fwd_splice_add(c->splice, host, hlen, guest, glen);
+	fd = next_fd(c->sigfd);
 
 	if (slirp_add_hostxfwd(c->slirp, host, hlen, guest, glen, flags) < 0)
 		return -EADDRNOTAVAIL;
@@ -66,13 +71,15 @@ static int slirp_add(void *o, bool udp, const struct sockaddr *host,
 	return 0;
 }
 
-static int slirp_remove(void *o, bool udp, const struct sockaddr *host,
+static int slirp_remove(void *o, unsigned fl, const struct sockaddr *host,
 			socklen_t hlen)
 {
 	struct ctx *c = o;
-	int flags = (udp ? SLIRP_HOSTFWD_UDP : 0) |
+	int flags = (fl & FWD_UDP ? SLIRP_HOSTFWD_UDP : 0) |
 		    (host->sa_family == AF_INET6 ? SLIRP_HOSTFWD_V6ONLY : 0);
 
+	if (fl & FWD_SPLICE)
+		return fwd_splice_remove(c->splice, host, hlen);
 	return slirp_remove_hostxfwd(c->slirp, host, hlen, flags) < 0
 		       ? -ENOENT
 		       : 0;

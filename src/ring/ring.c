@@ -29,7 +29,8 @@ const char *const ring_type_names[RING_NUM_TYPES] = {
 	[RING_TAP_TX] = "tap-tx",     [RING_TAP_POLL] = "tap-poll",
 	[RING_SPOLL] = "slirp-poll",  [RING_EXITFD] = "exit-fd",
 	[RING_SIGNAL] = "signal",     [RING_API_ACCEPT] = "api-accept",
-	[RING_API_CONN] = "api-conn",
+	[RING_API_CONN] = "api-conn", [RING_FWD_LISTEN] = "fwd-listen",
+	[RING_FWD_CONN] = "fwd-conn",
 };
 static_assert(ARRAY_SIZE(ring_type_names) == RING_NUM_TYPES,
 	      "a name for every ring type");

@@ -22,6 +22,8 @@ enum ring_type {
 	RING_SIGNAL,
 	RING_API_ACCEPT,
 	RING_API_CONN, /* idx: client slot; op: what completed */
+	RING_FWD_LISTEN, /* idx: splice listener slot */
+	RING_FWD_CONN,	 /* idx: splice connection slot; op: side */
 	RING_NUM_TYPES,
 };
 

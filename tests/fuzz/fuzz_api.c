@@ -4,17 +4,17 @@
 
 #include "api/api_req.h"
 
-static int fake_add(void *o, bool udp, const struct sockaddr *h,
+static int fake_add(void *o, unsigned flags, const struct sockaddr *h,
 		    socklen_t hl, const struct sockaddr *g, socklen_t gl)
 {
-	(void)o, (void)udp, (void)h, (void)hl, (void)g, (void)gl;
+	(void)o, (void)flags, (void)h, (void)hl, (void)g, (void)gl;
 	return 0;
 }
 
-static int fake_remove(void *o, bool udp, const struct sockaddr *h,
+static int fake_remove(void *o, unsigned flags, const struct sockaddr *h,
 		       socklen_t hl)
 {
-	(void)o, (void)udp, (void)h, (void)hl;
+	(void)o, (void)flags, (void)h, (void)hl;
 	return 0;
 }
 

@@ -11,10 +11,10 @@
 
 static int nadd, nremove, fail_port;
 
-static int fake_add(void *o, bool udp, const struct sockaddr *h,
+static int fake_add(void *o, unsigned flags, const struct sockaddr *h,
 		    socklen_t hl, const struct sockaddr *g, socklen_t gl)
 {
-	(void)o, (void)udp, (void)hl, (void)g, (void)gl;
+	(void)o, (void)flags, (void)hl, (void)g, (void)gl;
 	if (ntohs(((const struct sockaddr_in *)h)->sin_port) == fail_port &&
 	    (fail_port != 7777 || h->sa_family == AF_INET6))
 		return -1;
@@ -22,10 +22,10 @@ static int fake_add(void *o, bool udp, const struct sockaddr *h,
 	return 0;
 }
 
-static int fake_remove(void *o, bool udp, const struct sockaddr *h,
+static int fake_remove(void *o, unsigned flags, const struct sockaddr *h,
 		       socklen_t hl)
 {
-	(void)o, (void)udp, (void)h, (void)hl;
+	(void)o, (void)flags, (void)h, (void)hl;
 	nremove++;
 	return 0;
 }

@@ -1,0 +1,519 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* splice.c - TCP forwards that bypass libslirp: host socket to a socket in
+ * the namespace, bytes moved by splice(2) through pipes.
+ *
+ * DOC: Theory of Operation
+ * A listener is a host socket with a oneshot ring poll for POLLIN; when it
+ * fires, accept4() runs until EAGAIN. For each client the helper makes a
+ * TCP socket in the namespace (it keeps the namespace it was made in) and
+ * we connect() it, non-blocking, to guest_addr:guest_port; a poll for
+ * POLLOUT says when it is done, a timer gives up after CONNECT_MS.
+ *
+ * A connection has two sides (0: the host client, 1: the namespace) and a
+ * pipe per direction: pipe[d] carries what side d sent. Each side has at
+ * most one oneshot poll armed, for POLLIN while its pipe has room and its
+ * peer has not finished, POLLOUT while the pipe towards it holds bytes.
+ * Any completion pumps both directions until splice() says EAGAIN, then
+ * re-arms what is still wanted. Nothing is lost: a byte leaves a pipe only
+ * when splice() says the socket took it.
+ *
+ * Half-close: side d read EOF and pipe[d] is empty -> shutdown(SHUT_WR) on
+ * the other side. Both directions shut -> closed. A reset or error on one
+ * side, a refused or timed-out connect: the other side is closed with
+ * SO_LINGER {1, 0}, so its peer gets a reset as well.
+ *
+ * fd ownership: the conn owns fd[2] and both pipes; an armed poll holds a
+ * reference to its file, so closing removes it first (else no FIN). gen
+ * changes on every close, so late completions for a reused slot are
+ * dropped.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../ctx.h"
+#include "../log.h"
+#include "../slirp/stack.h"
+#include "splice.h"
+
+enum {
+	PIPE_SIZE = 256 << 10, /* beat 64 KiB and 1 MiB (DESIGN.md §6) */
+	CONNECT_MS = 10 * 1000,
+	ACCEPT_RETRY_MS = 100,
+	OP_SIDE0 = 0,
+	OP_SIDE1 = 1,
+};
+
+struct splice_conn {
+	int fd[2];
+	int pipe[2][2]; /* pipe[d]: what side d sent; [0] read end */
+	size_t queued[2], cap[2];
+	bool eof[2];   /* side d said FIN */
+	bool shut[2];  /* we shut writing towards side d */
+	short armed[2]; /* mask of side d's armed poll, 0 if none */
+	bool connecting;
+	bool used;
+	uint16_t gen;
+	struct timer *timeout;
+};
+
+struct splice_listener {
+	int fd;
+	uint16_t gen;
+	bool armed;
+	struct sockaddr_storage guest;
+	socklen_t glen;
+	struct timer *retry;
+};
+
+struct fwd_splice {
+	struct ctx *c;
+	struct splice_listener *ls;
+	unsigned nls;
+	struct splice_conn *conns;
+	unsigned nconns;
+	unsigned live;
+};
+
+struct fwd_splice *fwd_splice_new(struct ctx *c)
+{
+	struct fwd_splice *s = calloc(1, sizeof(*s));
+
+	if (s)
+		s->c = c;
+	return s;
+}
+
+static void listener_close(struct fwd_splice *s, struct splice_listener *l);
+static void conn_close(struct fwd_splice *s, struct splice_conn *k,
+		       bool reset);
+
+void fwd_splice_free(struct fwd_splice *s)
+{
+	if (!s)
+		return;
+	for (unsigned i = 0; i < s->nls; i++)
+		if (s->ls[i].fd >= 0)
+			listener_close(s, &s->ls[i]);
+	for (unsigned i = 0; i < s->nconns; i++)
+		if (s->conns[i].used)
+			conn_close(s, &s->conns[i], true);
+	free(s->ls);
+	free(s->conns);
+	free(s);
+}
+
+unsigned fwd_splice_live(const struct fwd_splice *s)
+{
+	return s ? s->live : 0;
+}
+
+/* ------------------------------------------------------------ listeners */
+
+static void listener_arm(struct fwd_splice *s, struct splice_listener *l)
+{
+	ring_poll_add(s->c->ring, l->fd, POLLIN,
+		      ring_ref(RING_FWD_LISTEN, l->gen, l - s->ls));
+	l->armed = true;
+}
+
+/* timer callback: @b is the slot number */
+static void listener_retry(void *a, void *b)
+{
+	struct fwd_splice *s = a;
+	struct splice_listener *l = &s->ls[(uintptr_t)b];
+
+	if (l->fd >= 0 && !l->armed)
+		listener_arm(s, l);
+}
+
+static void listener_close(struct fwd_splice *s, struct splice_listener *l)
+{
+	if (l->armed)
+		ring_poll_remove(s->c->ring,
+				 ring_ref(RING_FWD_LISTEN, l->gen, l - s->ls));
+	timers_del(s->c->timers, l->retry);
+	l->retry = NULL;
+	close(l->fd);
+	l->fd = -1;
+	l->armed = false;
+	l->gen++;
+}
+
+/**
+ * listener_slot() - A free listener slot, growing the table if need be
+ * @s:		engine
+ * Return: the slot, or NULL without memory
+ */
+static struct splice_listener *listener_slot(struct fwd_splice *s)
+{
+	struct splice_listener *n;
+
+	for (unsigned i = 0; i < s->nls; i++)
+		if (s->ls[i].fd < 0)
+			return &s->ls[i];
+	n = realloc(s->ls, (s->nls + 1) * sizeof(*n));
+	if (!n)
+		return NULL;
+	s->ls = n;
+	n[s->nls] = (struct splice_listener){ .fd = -1 };
+	return &n[s->nls++];
+}
+
+int fwd_splice_add(struct fwd_splice *s, const struct sockaddr *host,
+		   socklen_t hlen, const struct sockaddr *guest, socklen_t glen)
+{
+	struct splice_listener *l = listener_slot(s);
+	int one = 1, fd;
+
+	if (!l)
+		return -ENOMEM;
+	fd = socket(host->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (host->sa_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, host, hlen) < 0 || listen(fd, SOMAXCONN) < 0) {
+		int rc = -errno;
+
+		close(fd);
+		return rc;
+	}
+	l->retry = timers_add(s->c->timers, listener_retry, s,
+			      (void *)(uintptr_t)(l - s->ls));
+	if (!l->retry) {
+		close(fd);
+		return -ENOMEM;
+	}
+	l->fd = fd;
+	memcpy(&l->guest, guest, glen);
+	l->glen = glen;
+	listener_arm(s, l);
+	return 0;
+}
+
+int fwd_splice_remove(struct fwd_splice *s, const struct sockaddr *host,
+		      socklen_t hlen)
+{
+	for (unsigned i = 0; i < s->nls; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		struct splice_listener *l = &s->ls[i];
+
+		if (l->fd < 0 ||
+		    getsockname(l->fd, (struct sockaddr *)&ss, &sl) < 0 ||
+		    sl != hlen || memcmp(&ss, host, hlen))
+			continue;
+		listener_close(s, l); /* established connections go on */
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/* ---------------------------------------------------------- connections */
+
+static union ring_ref conn_ref(struct fwd_splice *s, struct splice_conn *k,
+			       int side)
+{
+	union ring_ref ref = ring_ref(RING_FWD_CONN, k->gen, k - s->conns);
+
+	ref.op = side;
+	return ref;
+}
+
+static void set_linger0(int fd)
+{
+	struct linger lg = { 1, 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+}
+
+/**
+ * conn_close() - Close a connection and everything it owns
+ * @s:		engine
+ * @k:		connection
+ * @reset:	send a reset to both peers instead of a FIN
+ */
+static void conn_close(struct fwd_splice *s, struct splice_conn *k,
+		       bool reset)
+{
+	for (int d = 0; d < 2; d++) {
+		if (k->armed[d])
+			ring_poll_remove(s->c->ring, conn_ref(s, k, d));
+		k->armed[d] = 0;
+		if (k->fd[d] >= 0) {
+			if (reset)
+				set_linger0(k->fd[d]);
+			close(k->fd[d]);
+		}
+		for (int e = 0; e < 2; e++)
+			if (k->pipe[d][e] >= 0)
+				close(k->pipe[d][e]);
+	}
+	timers_del(s->c->timers, k->timeout);
+	k->timeout = NULL;
+	k->used = false;
+	k->gen++;
+	s->live--;
+}
+
+/**
+ * conn_slot() - A free connection slot, growing the table if need be
+ * @s:		engine
+ *
+ * The table moves when it grows: timers hold slot numbers, not pointers.
+ * Return: the slot, or NULL without memory
+ */
+static struct splice_conn *conn_slot(struct fwd_splice *s)
+{
+	unsigned first = s->nconns, cap = first ? first * 2 : 64;
+	struct splice_conn *n;
+
+	for (unsigned i = 0; i < s->nconns; i++)
+		if (!s->conns[i].used)
+			return &s->conns[i];
+	n = realloc(s->conns, cap * sizeof(*n));
+	if (!n)
+		return NULL;
+	memset(n + first, 0, (cap - first) * sizeof(*n));
+	s->conns = n;
+	s->nconns = cap;
+	return &n[first];
+}
+
+/**
+ * arm() - Ask for what side @d can next do, if not already asked
+ * @s:		engine
+ * @k:		connection
+ * @d:		side
+ */
+static void arm(struct fwd_splice *s, struct splice_conn *k, int d)
+{
+	short want = 0;
+
+	if (k->connecting)
+		want = d == 1 ? POLLOUT : 0;
+	else {
+		if (!k->eof[d] && k->queued[d] < k->cap[d])
+			want |= POLLIN;
+		if (k->queued[!d] && !k->shut[d])
+			want |= POLLOUT;
+	}
+	if (want == k->armed[d])
+		return;
+	if (!want) /* a poll that fires for nothing is harmless */
+		return;
+	if (k->armed[d])
+		ring_poll_update(s->c->ring, conn_ref(s, k, d), want);
+	else
+		ring_poll_add(s->c->ring, k->fd[d], want, conn_ref(s, k, d));
+	k->armed[d] = want;
+}
+
+/**
+ * pump() - Move what can be moved in direction @d without blocking
+ * @k:		connection
+ * @d:		from side d to the other
+ * Return: 0, or -errno if the connection must be reset
+ */
+static int pump(struct splice_conn *k, int d)
+{
+	const unsigned fl = SPLICE_F_NONBLOCK | SPLICE_F_MOVE;
+	bool moved = true;
+	ssize_t n;
+
+	while (moved) {
+		moved = false;
+		if (!k->eof[d] && k->queued[d] < k->cap[d]) {
+			n = splice(k->fd[d], NULL, k->pipe[d][1], NULL,
+				   k->cap[d] - k->queued[d], fl);
+			if (n > 0) {
+				k->queued[d] += n;
+				moved = true;
+			} else if (n == 0) {
+				k->eof[d] = true;
+			} else if (errno != EAGAIN && errno != EINTR) {
+				return -errno;
+			}
+		}
+		if (k->queued[d] && !k->shut[!d]) {
+			n = splice(k->pipe[d][0], NULL, k->fd[!d], NULL,
+				   k->queued[d], fl);
+			if (n > 0) {
+				k->queued[d] -= n;
+				moved = true;
+			} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+				return -errno;
+			}
+		}
+	}
+	if (k->eof[d] && !k->queued[d] && !k->shut[!d]) {
+		shutdown(k->fd[!d], SHUT_WR);
+		k->shut[!d] = true;
+	}
+	return 0;
+}
+
+static void run(struct fwd_splice *s, struct splice_conn *k)
+{
+	if (pump(k, 0) < 0 || pump(k, 1) < 0) {
+		conn_close(s, k, true);
+		return;
+	}
+	if (k->shut[0] && k->shut[1]) {
+		conn_close(s, k, false);
+		return;
+	}
+	arm(s, k, 0);
+	arm(s, k, 1);
+}
+
+static int make_pipe(int p[2], size_t *cap)
+{
+	int sz;
+
+	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0)
+		return -errno;
+	/* past the per-user pipe quota this fails: keep the default size */
+	fcntl(p[1], F_SETPIPE_SZ, PIPE_SIZE);
+	sz = fcntl(p[1], F_GETPIPE_SZ);
+	*cap = sz > 0 ? (size_t)sz : 65536;
+	return 0;
+}
+
+/* The connect finished (or failed): start relaying, or reset the client. */
+static void connected(struct fwd_splice *s, struct splice_conn *k, int res)
+{
+	int err = 0;
+	socklen_t el = sizeof(err);
+
+	if (res < 0 || getsockopt(k->fd[1], SOL_SOCKET, SO_ERROR, &err, &el) < 0)
+		err = res < 0 ? -res : errno;
+	if (!err && !(res & POLLOUT))
+		err = ECONNREFUSED;
+	if (!err && (make_pipe(k->pipe[0], &k->cap[0]) < 0 ||
+		     make_pipe(k->pipe[1], &k->cap[1]) < 0))
+		err = errno;
+	if (err) {
+		conn_close(s, k, true);
+		return;
+	}
+	k->connecting = false;
+	timers_del(s->c->timers, k->timeout);
+	k->timeout = NULL;
+	run(s, k);
+}
+
+/* timer callback: @b is the slot number */
+static void connect_timeout(void *a, void *b)
+{
+	struct fwd_splice *s = a;
+	struct splice_conn *k = &s->conns[(uintptr_t)b];
+
+	if (k->used && k->connecting)
+		conn_close(s, k, true);
+}
+
+/**
+ * conn_start() - A new client: a namespace socket, and connect it
+ * @s:		engine
+ * @l:		the forward it came in on
+ * @cfd:	the accepted client
+ */
+static void conn_start(struct fwd_splice *s, struct splice_listener *l,
+		       int cfd)
+{
+	struct splice_conn *k = conn_slot(s);
+	int nfd;
+
+	if (!k) {
+		set_linger0(cfd);
+		close(cfd);
+		return;
+	}
+	nfd = helper_socket(&s->c->helper, l->guest.ss_family,
+			    SOCK_STREAM | SOCK_NONBLOCK, 0);
+	if (nfd < 0 ||
+	    (connect(nfd, (struct sockaddr *)&l->guest, l->glen) < 0 &&
+	     errno != EINPROGRESS)) {
+		if (nfd >= 0)
+			close(nfd);
+		set_linger0(cfd);
+		close(cfd);
+		return;
+	}
+	*k = (struct splice_conn){ .fd = { cfd, nfd },
+				   .pipe = { { -1, -1 }, { -1, -1 } },
+				   .connecting = true,
+				   .used = true,
+				   .gen = k->gen };
+	s->live++;
+	k->timeout = timers_add(s->c->timers, connect_timeout, s,
+				(void *)(uintptr_t)(k - s->conns));
+	if (k->timeout)
+		timers_mod(k->timeout, stack_now_ms() + CONNECT_MS);
+	arm(s, k, 1);
+}
+
+/**
+ * accept_all() - Take every waiting client of a listener
+ * @s:		engine
+ * @l:		listener
+ */
+static void accept_all(struct fwd_splice *s, struct splice_listener *l)
+{
+	for (;;) {
+		int fd = accept4(l->fd, NULL, NULL,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd >= 0) {
+			conn_start(s, l, fd);
+			continue;
+		}
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM) {
+			/* clients wait in the backlog; try again soon */
+			timers_mod(l->retry, stack_now_ms() + ACCEPT_RETRY_MS);
+			return;
+		}
+		if (errno == EINTR || errno == ECONNABORTED)
+			continue;
+		listener_arm(s, l); /* EAGAIN: all taken */
+		return;
+	}
+}
+
+void fwd_splice_complete(struct fwd_splice *s, union ring_ref ref, int res)
+{
+	struct splice_conn *k;
+
+	if (ref.type == RING_FWD_LISTEN) {
+		struct splice_listener *l;
+
+		if (ref.idx >= s->nls)
+			return;
+		l = &s->ls[ref.idx];
+		if (l->fd < 0 || l->gen != ref.gen)
+			return;
+		l->armed = false;
+		accept_all(s, l);
+		return;
+	}
+	if (ref.idx >= s->nconns)
+		return;
+	k = &s->conns[ref.idx];
+	if (!k->used || k->gen != ref.gen || ref.op > OP_SIDE1)
+		return;
+	k->armed[ref.op] = 0;
+	if (k->connecting)
+		connected(s, k, res);
+	else
+		run(s, k);
+}

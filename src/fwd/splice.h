@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef S4_SPLICE_H
+#define S4_SPLICE_H
+
+#include <sys/socket.h>
+
+#include "../ring/ring.h"
+
+/* TCP forwards on the fast path: host socket <-> namespace socket, by
+ * splice(2), never through the TAP or libslirp (see splice.c). */
+struct fwd_splice;
+struct ctx;
+
+struct fwd_splice *fwd_splice_new(struct ctx *c);
+/* Resets every connection, closes every listener. */
+void fwd_splice_free(struct fwd_splice *s);
+
+/**
+ * fwd_splice_add() - Listen on @host; each client is connected to @guest
+ * @s:		engine
+ * @host:	where to listen
+ * @hlen:	its length
+ * @guest:	where to connect, in the namespace
+ * @glen:	its length
+ * Return: 0 or -errno
+ */
+int fwd_splice_add(struct fwd_splice *s, const struct sockaddr *host,
+		   socklen_t hlen, const struct sockaddr *guest,
+		   socklen_t glen);
+
+/* Close the listener on @host; its connections carry on. 0 or -ENOENT */
+int fwd_splice_remove(struct fwd_splice *s, const struct sockaddr *host,
+		      socklen_t hlen);
+
+/* A RING_FWD_LISTEN or RING_FWD_CONN completion. */
+void fwd_splice_complete(struct fwd_splice *s, union ring_ref ref, int res);
+
+/* Connections open now (tests, and the API one day). */
+unsigned fwd_splice_live(const struct fwd_splice *s);
+
+#endif
