@@ -3,13 +3,15 @@
 """Side-by-side iperf3 benchmark: this slirp4netns and others, interleaved,
 repeated, medians. Everything runs inside a namespace made for it.
 
-Usage: bench.py [--rounds N] [--time S] [--quick] [BINARY]...
-Default binaries: this build and /usr/bin/slirp4netns.
+Usage: bench.py [--rounds N] [--time S] [--quick] [--cases TEXT] [BINARY]...
+Default binaries: this build and /usr/bin/slirp4netns. BINARY:splice
+makes the "fwd" cases ask for the fast path ("mode": "splice").
 """
 import argparse
 import json
 import os
 import statistics
+import tempfile
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests",
@@ -24,6 +26,9 @@ CASES = [
     ("ns->host 1500", 1500, []),
     ("ns->host 1500 -P4", 1500, ["-P", "4"]),
     ("host->ns 1500 (-R)", 1500, ["-R"]),
+    # through a port forward (add_hostfwd): host client, server in the ns
+    ("fwd host->ns 65520", 65520, ["fwd"]),
+    ("fwd host->ns 1500", 1500, ["fwd"]),
 ]
 
 
@@ -32,8 +37,49 @@ def cpu_s(pid):
     return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def api(sock, req):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sock)
+    s.sendall(json.dumps(req).encode())
+    out = json.loads(s.recv(4096))
+    s.close()
+    return out
+
+
+def one_fwd(binary, mtu, secs):
+    """iperf3 from the host to a server in the namespace, through a
+    forward; BINARY:splice asks for the fast path."""
+    binary, _, mode = binary.partition(":")
+    t = Netns("bench")
+    sock = os.path.join(tempfile.mkdtemp(), "api.sock")
+    f = start(["-c", f"--mtu={mtu}", "-a", sock], t, binary=binary)
+    srv = t.popen(["iperf3", "-s", "-p", "5201"], stdout=subprocess.DEVNULL)
+    time.sleep(0.3)
+    args = {"proto": "tcp", "host_addr": "127.0.0.1", "host_port": 15201,
+            "guest_port": 5201}
+    if mode:
+        args["mode"] = mode
+    api(sock, {"execute": "add_hostfwd", "arguments": args})
+    c0 = cpu_s(f.proc.pid)
+    r = subprocess.run(["iperf3", "-c", "127.0.0.1", "-p", "15201", "-t",
+                        str(secs), "-J"], capture_output=True, text=True,
+                       timeout=secs + 60)
+    c1 = cpu_s(f.proc.pid)
+    srv.kill()
+    srv.wait()
+    f.finish()
+    t.close()
+    if r.returncode != 0:
+        return None
+    s = json.loads(r.stdout)["end"]["sum_received"]
+    return s["bits_per_second"] / 1e9, (c1 - c0) / (s["bytes"] / 1e9)
+
+
 def one(binary, mtu, extra, secs):
     """One iperf3 run through a fresh forwarder: (Gbit/s, CPU s per GB)."""
+    if extra == ["fwd"]:
+        return one_fwd(binary, mtu, secs)
+    binary = binary.partition(":")[0]
     t = Netns("bench")
     f = start(["-c", f"--mtu={mtu}"], t, binary=binary)
     c0 = cpu_s(f.proc.pid)

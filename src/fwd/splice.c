@@ -168,9 +168,15 @@ static struct splice_listener *listener_slot(struct fwd_splice *s)
 int fwd_splice_add(struct fwd_splice *s, const struct sockaddr *host,
 		   socklen_t hlen, const struct sockaddr *guest, socklen_t glen)
 {
-	struct splice_listener *l = listener_slot(s);
+	struct splice_listener *l;
 	int one = 1, fd;
 
+	/* Only a helper inside the target's namespace may make the sockets:
+	 * with tapfd there is none, with BESS it stays in ours, where
+	 * guest_addr would be a real address. */
+	if (s->c->helper.sock < 0 || s->c->o->target_type == TARGET_BESS)
+		return -EOPNOTSUPP;
+	l = listener_slot(s);
 	if (!l)
 		return -ENOMEM;
 	fd = socket(host->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,

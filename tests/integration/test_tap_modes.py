@@ -5,6 +5,7 @@ and refusing our own network namespace."""
 import ctypes
 import fcntl
 import struct
+import tempfile
 from nslib import *
 
 isolate()
@@ -47,12 +48,21 @@ check(libc.setns(target, 0x40000000) == 0, "setns into the target")
 tap = os.open("/dev/net/tun", os.O_RDWR)
 fcntl.ioctl(tap, 0x400454CA, struct.pack("16sH", b"tap9", 0x0002 | 0x1000))
 check(libc.setns(own, 0x40000000) == 0, "setns back")
-f = Forwarder(["--netns-type=tapfd", str(tap)], extra_fds=[tap])
+sock = os.path.join(tempfile.mkdtemp(), "api.sock")
+f = Forwarder(["--netns-type=tapfd", "-a", sock, str(tap)], extra_fds=[tap])
 f.wait_ready()
 os.close(tap)
 t.sh("ip link set tap9 up && ip addr add 10.0.2.100/24 dev tap9 && "
      "ip route add default via 10.0.2.2")
 traffic(t, "--netns-type=tapfd")
+# no helper in the namespace: a splice forward would have nobody to make
+# its sockets there, so it is refused rather than resetting every client
+a = socket.socket(socket.AF_UNIX)
+a.connect(sock)
+a.sendall(b'{"execute":"add_hostfwd","arguments":{"proto":"tcp",'
+          b'"host_port":18080,"guest_port":80,"mode":"splice"}}')
+check(b"slirp_add_hostfwd failed" in a.recv(4096),
+      "tapfd mode: a splice forward is refused")
 f.finish()
 t.close()
 

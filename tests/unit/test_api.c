@@ -10,11 +10,13 @@
 #include "api/json.h"
 
 static int nadd, nremove, fail_port;
+static unsigned last_flags;
 
 static int fake_add(void *o, unsigned flags, const struct sockaddr *h,
 		    socklen_t hl, const struct sockaddr *g, socklen_t gl)
 {
-	(void)o, (void)flags, (void)hl, (void)g, (void)gl;
+	(void)o, (void)hl, (void)g, (void)gl;
+	last_flags = flags;
 	if (ntohs(((const struct sockaddr_in *)h)->sin_port) == fail_port &&
 	    (fail_port != 7777 || h->sa_family == AF_INET6))
 		return -1;
@@ -291,4 +293,30 @@ Test(json, value_end)
 	cr_assert_eq(json_value_end("{\"a\":", 5), 0);
 	cr_assert_eq(json_value_end("", 0), 0);
 	cr_assert_eq(json_value_end("\"str\"", 5), 0);
+}
+
+/* "mode" picks the fast path for TCP; anything else is refused. */
+Test(api, mode)
+{
+	expect(ADD("\"proto\":\"tcp\",\"host_port\":1,\"guest_port\":1,"
+		   "\"mode\":\"splice\""),
+	       "{\"return\":{\"id\":1}}");
+	cr_assert_eq(last_flags, FWD_SPLICE);
+	expect(ADD("\"proto\":\"tcp\",\"host_port\":2,\"guest_port\":1,"
+		   "\"mode\":\"slirp\""),
+	       "{\"return\":{\"id\":2}}");
+	cr_assert_eq(last_flags, 0);
+	expect(ADD("\"proto\":\"udp\",\"host_port\":3,\"guest_port\":1"),
+	       "{\"return\":{\"id\":3}}");
+	cr_assert_eq(last_flags, FWD_UDP, "no mode: slirp");
+	expect(ADD("\"proto\":\"udp\",\"host_port\":4,\"guest_port\":1,"
+		   "\"mode\":\"splice\""),
+	       ERR("add_hostfwd: bad arguments.mode"));
+	expect(ADD("\"proto\":\"tcp\",\"host_port\":4,\"guest_port\":1,"
+		   "\"mode\":\"fast\""),
+	       ERR("add_hostfwd: bad arguments.mode"));
+	expect(ADD("\"proto\":\"tcp\",\"host_port\":4,\"guest_port\":1,"
+		   "\"mode\":1"),
+	       ERR("add_hostfwd: bad arguments.mode"));
+	cr_assert_eq(nadd, 3);
 }
