@@ -149,7 +149,13 @@ for port in (acceptor.getsockname()[1], closed.getsockname()[1]):
     used = cpu_over(pid, 2)
     check(used < 0.3, f"after the flood, idle again ({used:.2f} CPU s in 2 s)")
     rss = rss_kb(pid)
-    check(rss - base < 16 * 1024, f"memory given back ({base} -> {rss} kB)")
+    if "ASAN_OPTIONS" in os.environ:
+        # ASan's allocator, not glibc's, and its quarantine keeps freed
+        # memory on purpose; the normal build's run checks this
+        log(f"(sanitizer build: RSS {base} -> {rss} kB not checked)")
+    else:
+        check(rss - base < 16 * 1024,
+              f"memory given back ({base} -> {rss} kB)")
 status, out, err = f.finish()
 check(len(err.splitlines()) < 10, f"log output bounded ({err!r})")
 
