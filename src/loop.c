@@ -231,16 +231,17 @@ int loop_run(struct ctx *c)
 
 void loop_cleanup(struct ctx *c)
 {
+	/* these queue poll removals: before the ring goes */
 	if (c->slirp)
-		slirp_cleanup(c->slirp); /* queues poll removals: ring first */
+		slirp_cleanup(c->slirp);
 	c->slirp = NULL;
+	fwd_splice_free(c->splice);
+	c->splice = NULL;
 	/* the ring goes before the buffers its operations point into */
 	ring_free(c->ring);
 	c->ring = NULL;
 	api_free(c->api);
 	c->api = NULL;
-	fwd_splice_free(c->splice);
-	c->splice = NULL;
 	fwd_free(c->fwd);
 	tap_free(c->tap);
 	pollset_free(c->ps);

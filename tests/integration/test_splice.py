@@ -136,9 +136,12 @@ for i, c in enumerate(conns):
 check(ok == 2000, f"2,000 held open, all echo ({ok})")
 threads = len(os.listdir(f"/proc/{f.proc.pid}/task"))
 check(threads == 1, f"no kernel or user threads per connection ({threads})")
+st, _, err = f.finish()
+check(st == -signal.SIGTERM, f"with forwards and connections open, a clean "
+      f"stop ({st}: {err[-300:]!r})")
 for c in conns:
     c.close()
-f.finish()
 
 t, f, sock = run(["--enable-sandbox", "--enable-seccomp"])
-f.finish()
+st, _, err = f.finish()
+check(st == -signal.SIGTERM, f"sandboxed: a clean stop ({st})")
