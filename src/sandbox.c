@@ -222,12 +222,15 @@ int seccomp_apply(struct err *e)
 }
 
 /* What helper_serve() does, and nothing else: read a request, make a
- * socket, send it, close it, exit. (sigaltstack and munmap: a sanitizer
- * build's _exit() takes down its signal stack.) */
+ * socket (mark it, make it transparent, bind it), send it, close it; talk
+ * netlink and write a sysctl on fds opened before the filter; exit.
+ * (sigaltstack and munmap: a sanitizer build's _exit() takes down its
+ * signal stack.) */
 static const char *const helper_allowed[] = {
-	"recvmsg",	"sendmsg",	   "close",	  "exit",
-	"exit_group",	"rt_sigreturn",	   "restart_syscall", "sigaltstack",
-	"munmap",
+	"recvmsg",	"sendmsg",	   "sendto",	      "close",
+	"setsockopt",	"bind",		   "pread64",	      "pwrite64",
+	"exit",		"exit_group",	   "rt_sigreturn",    "restart_syscall",
+	"sigaltstack",	"munmap",
 };
 
 int seccomp_helper_apply(struct err *e)

@@ -9,6 +9,14 @@
  * we connect() it, non-blocking, to guest_addr:guest_port; a poll for
  * POLLOUT says when it is done, a timer gives up after CONNECT_MS.
  *
+ * The service sees what it would on the slirp path: the gateway (10.0.2.2,
+ * or the IPv6 one) for a client on the host's loopback, the client's own
+ * address otherwise. The helper makes that socket with IP_TRANSPARENT and
+ * SO_MARK, bound to that address, once the namespace has the rules of
+ * transparent.c, installed when the first splice forward is added. If they
+ * cannot be installed, we say so once and connect from the namespace's
+ * own address (guest_addr) instead.
+ *
  * A connection has two sides (0: the host client, 1: the namespace) and a
  * pipe per direction: pipe[d] carries what side d sent. Each side has at
  * most one oneshot poll armed, for POLLIN while its pipe has room and its
@@ -44,6 +52,8 @@
 enum {
 	PIPE_SIZE = 256 << 10, /* beat 64 KiB and 1 MiB (DESIGN.md §6) */
 	CONNECT_MS = 10 * 1000,
+	FWD_MARK = 0x5334, /* "S4": fwmark and table of transparent.c */
+	FWD_TABLE = 0x5334,
 	ACCEPT_RETRY_MS = 100,
 	OP_SIDE0 = 0,
 	OP_SIDE1 = 1,
@@ -78,6 +88,8 @@ struct fwd_splice {
 	struct splice_conn *conns;
 	unsigned nconns;
 	unsigned live;
+	bool rules_tried, transparent;
+	bool warned_helper;
 };
 
 struct fwd_splice *fwd_splice_new(struct ctx *c)
@@ -165,6 +177,27 @@ static struct splice_listener *listener_slot(struct fwd_splice *s)
 	return &n[s->nls++];
 }
 
+/**
+ * install_rules() - Once, before the first splice forward: the namespace's
+ * rules for clients' addresses (transparent.c), or a word why not
+ * @s:		engine
+ */
+static void install_rules(struct fwd_splice *s)
+{
+	int rc;
+
+	if (s->rules_tried)
+		return;
+	s->rules_tried = true;
+	rc = helper_transparent(&s->c->helper, FWD_MARK, FWD_TABLE,
+				s->c->o->ipv6);
+	s->transparent = rc == 0;
+	if (rc < 0)
+		log_warn("splice forwards: cannot keep clients' addresses "
+			 "(%s): services will see the namespace's own address",
+			 strerror(-rc));
+}
+
 int fwd_splice_add(struct fwd_splice *s, const struct sockaddr *host,
 		   socklen_t hlen, const struct sockaddr *guest, socklen_t glen)
 {
@@ -176,6 +209,7 @@ int fwd_splice_add(struct fwd_splice *s, const struct sockaddr *host,
 	 * guest_addr would be a real address. */
 	if (s->c->helper.sock < 0 || s->c->o->target_type == TARGET_BESS)
 		return -EOPNOTSUPP;
+	install_rules(s);
 	l = listener_slot(s);
 	if (!l)
 		return -ENOMEM;
@@ -428,13 +462,71 @@ static void connect_timeout(void *a, void *b)
 }
 
 /**
+ * seen_as() - The address the service should see for a client, as on the
+ * slirp path: the gateway for a loopback client, else the client's own
+ * @s:		engine
+ * @peer:	the client, from accept4()
+ * @out:	the address, port 0 (any)
+ * Return: its length
+ */
+static socklen_t seen_as(const struct fwd_splice *s,
+			 const struct sockaddr_storage *peer,
+			 struct sockaddr_storage *out)
+{
+	const struct netcfg *n = &s->c->o->net;
+
+	*out = *peer;
+	if (peer->ss_family == AF_INET6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)out;
+
+		if (IN6_IS_ADDR_LOOPBACK(&a->sin6_addr))
+			a->sin6_addr = n->host6;
+		a->sin6_port = 0;
+		a->sin6_flowinfo = 0;
+		a->sin6_scope_id = 0;
+		return sizeof(*a);
+	}
+	struct sockaddr_in *a = (struct sockaddr_in *)out;
+
+	if ((ntohl(a->sin_addr.s_addr) >> 24) == 127 ||
+	    a->sin_addr.s_addr == INADDR_ANY)
+		a->sin_addr = n->host;
+	a->sin_port = 0;
+	return sizeof(*a);
+}
+
+/**
+ * ns_socket() - The namespace end of a new connection
+ * @s:		engine
+ * @l:		its forward
+ * @peer:	the client
+ * Return: a non-blocking TCP socket in the namespace, or -errno
+ */
+static int ns_socket(struct fwd_splice *s, const struct splice_listener *l,
+		     const struct sockaddr_storage *peer)
+{
+	struct sockaddr_storage src;
+	socklen_t len;
+
+	if (!s->transparent)
+		return helper_socket(&s->c->helper, l->guest.ss_family,
+				     SOCK_STREAM | SOCK_NONBLOCK, 0);
+	len = seen_as(s, peer, &src);
+	/* never fall back to the namespace's own address here: a service
+	 * may trust that more than the client's */
+	return helper_socket_from(&s->c->helper, (struct sockaddr *)&src,
+				  len, FWD_MARK);
+}
+
+/**
  * conn_start() - A new client: a namespace socket, and connect it
  * @s:		engine
  * @l:		the forward it came in on
  * @cfd:	the accepted client
+ * @peer:	its address
  */
 static void conn_start(struct fwd_splice *s, struct splice_listener *l,
-		       int cfd)
+		       int cfd, const struct sockaddr_storage *peer)
 {
 	struct splice_conn *k = conn_slot(s);
 	int nfd;
@@ -444,8 +536,13 @@ static void conn_start(struct fwd_splice *s, struct splice_listener *l,
 		close(cfd);
 		return;
 	}
-	nfd = helper_socket(&s->c->helper, l->guest.ss_family,
-			    SOCK_STREAM | SOCK_NONBLOCK, 0);
+	nfd = ns_socket(s, l, peer);
+	if (nfd < 0 && !s->warned_helper) {
+		s->warned_helper = true;
+		log_warn("splice forwards: no socket from the namespace (%s): "
+			 "resetting clients",
+			 strerror(-nfd));
+	}
 	if (nfd < 0 ||
 	    (connect(nfd, (struct sockaddr *)&l->guest, l->glen) < 0 &&
 	     errno != EINPROGRESS)) {
@@ -476,11 +573,13 @@ static void conn_start(struct fwd_splice *s, struct splice_listener *l,
 static void accept_all(struct fwd_splice *s, struct splice_listener *l)
 {
 	for (;;) {
-		int fd = accept4(l->fd, NULL, NULL,
+		struct sockaddr_storage peer;
+		socklen_t pl = sizeof(peer);
+		int fd = accept4(l->fd, (struct sockaddr *)&peer, &pl,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd >= 0) {
-			conn_start(s, l, fd);
+			conn_start(s, l, fd, &peer);
 			continue;
 		}
 		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||

@@ -19,6 +19,7 @@
  * message is one Ethernet frame, so the rest of the process cannot tell.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,8 @@
 #include "configure.h"
 #include "helper.h"
 #include "nsenter.h"
+
+enum { HELPER_STOP_MS = 1000 };
 
 int fd_send(int sock, const void *buf, size_t len, int fd)
 {
@@ -77,27 +80,70 @@ ssize_t fd_recv(int sock, void *buf, size_t len, int *fd)
 	return n;
 }
 
-void helper_serve(int sock)
+/**
+ * make_socket() - HELPER_SOCKET: a socket, transparent and bound if asked
+ * @req:	the request
+ * Return: the fd, or -errno
+ */
+static int make_socket(const struct helper_req *req)
+{
+	int fd = socket(req->family, req->type | SOCK_CLOEXEC, req->protocol);
+	int one = 1, rc = 0;
+
+	if (fd < 0 || !req->mark)
+		return fd < 0 ? -errno : fd;
+	if (req->srclen > sizeof(req->src) ||
+	    req->src.ss_family != req->family)
+		rc = -EINVAL;
+	else if (setsockopt(fd, SOL_SOCKET, SO_MARK, &req->mark,
+			    sizeof(req->mark)) < 0 ||
+		 (req->family == AF_INET6
+			  ? setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &one,
+				       sizeof(one))
+			  : setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one,
+				       sizeof(one))) < 0 ||
+		 bind(fd, (const struct sockaddr *)&req->src, req->srclen) < 0)
+		rc = -errno;
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+void helper_serve(int sock, struct transparent *t)
 {
 	struct helper_req req;
 	int fd;
 
 	for (;;) {
 		ssize_t n = fd_recv(sock, &req, sizeof(req), &fd);
-		struct helper_rep rep;
+		struct helper_rep rep = { 0 };
 
 		if (fd >= 0)
 			close(fd); /* nobody sends us fds */
 		if (n <= 0)
-			return; /* parent gone */
+			break; /* parent gone */
 		if (n != sizeof(req))
 			continue;
-		fd = socket(req.family, req.type | SOCK_CLOEXEC, req.protocol);
-		rep = (struct helper_rep){ req.id, fd < 0 ? -errno : 0 };
+		rep.id = req.id;
+		fd = -1;
+		if (req.op == HELPER_SOCKET) {
+			fd = make_socket(&req);
+			rep.err = fd < 0 ? fd : 0;
+		} else if (req.op == HELPER_TRANSPARENT) {
+			rep.err = t ? transparent_install(t, req.mark, req.table,
+							  req.family == AF_INET6)
+				    : -ENOTSUP;
+		} else {
+			rep.err = -EINVAL;
+		}
 		fd_send(sock, &rep, sizeof(rep), fd);
 		if (fd >= 0)
 			close(fd);
 	}
+	if (t)
+		transparent_remove(t);
 }
 
 /**
@@ -143,6 +189,7 @@ static int bess_accept(const char *path, struct err *e)
 static _Noreturn void helper_main(const struct opts *o, int sock)
 {
 	const char *name = o->tapname;
+	struct transparent t;
 	struct err e = { 0 };
 	char one = '1';
 	int fd;
@@ -171,11 +218,13 @@ static _Noreturn void helper_main(const struct opts *o, int sock)
 	else
 		log_info("sent tapfd=%d for %s", fd, name);
 	close(fd);
+	if (o->target_type != TARGET_BESS)
+		transparent_open(&t);
 	if (o->seccomp && seccomp_helper_apply(&e) < 0) {
 		log_err("%s", e.msg);
 		_exit(EXIT_FAILURE);
 	}
-	helper_serve(sock);
+	helper_serve(sock, o->target_type != TARGET_BESS ? &t : NULL);
 	_exit(EXIT_SUCCESS);
 }
 
@@ -254,28 +303,73 @@ int helper_start(const struct opts *o, struct helper *h, int *tapfd)
 	return 0;
 }
 
-int helper_socket(struct helper *h, int family, int type, int protocol)
+/**
+ * ask() - One request to the helper, one answer back
+ * @h:		helper
+ * @req:	the request; its id is set here
+ * Return: the fd that came with the answer, 0 if none was due, or -errno
+ */
+static int ask(struct helper *h, struct helper_req *req)
 {
 	static uint32_t next_id;
-	struct helper_req req = { ++next_id, family, type, protocol };
 	struct helper_rep rep;
 	int fd, rc;
 	ssize_t n;
 
 	if (h->sock < 0)
 		return -ENOTCONN;
-	rc = fd_send(h->sock, &req, sizeof(req), -1);
+	req->id = ++next_id;
+	rc = fd_send(h->sock, req, sizeof(*req), -1);
 	if (rc < 0)
 		return rc;
 	n = fd_recv(h->sock, &rep, sizeof(rep), &fd);
-	if (n != sizeof(rep) || rep.id != req.id) {
-		if (fd >= 0)
-			close(fd);
-		return n < 0 ? (int)n : -EPROTO;
-	}
-	if (rep.err < 0 || fd < 0)
-		return rep.err < 0 ? rep.err : -EPROTO;
-	return fd;
+	if (n != sizeof(rep) || rep.id != req->id)
+		rc = n < 0 ? (int)n : -EPROTO;
+	else if (rep.err < 0)
+		rc = rep.err;
+	else if (req->op == HELPER_SOCKET && fd >= 0)
+		return fd;
+	else
+		rc = req->op == HELPER_SOCKET ? -EPROTO : 0;
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+int helper_socket(struct helper *h, int family, int type, int protocol)
+{
+	struct helper_req req = { .op = HELPER_SOCKET,
+				  .family = family,
+				  .type = type,
+				  .protocol = protocol };
+
+	return ask(h, &req);
+}
+
+int helper_socket_from(struct helper *h, const struct sockaddr *src,
+		       socklen_t srclen, uint32_t mark)
+{
+	struct helper_req req = { .op = HELPER_SOCKET,
+				  .family = src->sa_family,
+				  .type = SOCK_STREAM | SOCK_NONBLOCK,
+				  .mark = mark,
+				  .srclen = srclen };
+
+	if (srclen > sizeof(req.src))
+		return -EINVAL;
+	memcpy(&req.src, src, srclen);
+	return ask(h, &req);
+}
+
+int helper_transparent(struct helper *h, uint32_t mark, uint32_t table,
+		       bool ipv6)
+{
+	struct helper_req req = { .op = HELPER_TRANSPARENT,
+				  .family = ipv6 ? AF_INET6 : AF_INET,
+				  .mark = mark,
+				  .table = table };
+
+	return ask(h, &req);
 }
 
 void helper_stop(struct helper *h)
@@ -283,9 +377,16 @@ void helper_stop(struct helper *h)
 	if (h->sock >= 0)
 		close(h->sock);
 	h->sock = -1;
-	/* It holds nothing worth a clean exit, and waiting for it to see EOF
-	 * is waiting on whatever it does at exit (a sanitizer's leak check in
-	 * a foreign namespace, say): end it. */
+	/* On EOF it removes the namespace's rules, if it installed any, and
+	 * _exit()s. Give it a moment for that, then end it: nothing else it
+	 * could be doing is worth waiting for. */
+	for (int i = 0; h->pid > 0 && i < HELPER_STOP_MS; i += 5) {
+		if (waitpid(h->pid, NULL, WNOHANG) == h->pid) {
+			h->pid = 0;
+			return;
+		}
+		usleep(5000);
+	}
 	if (h->pid > 0) {
 		kill(h->pid, SIGKILL);
 		waitpid(h->pid, NULL, 0);

@@ -3,7 +3,10 @@
 #define S4_HELPER_H
 
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
+
+#include "transparent.h"
 
 struct opts;
 
@@ -15,9 +18,17 @@ struct helper {
 };
 
 /* The socket-factory protocol on the SOCK_SEQPACKET pair. */
+enum helper_op {
+	HELPER_SOCKET,	    /* a socket; with @mark, transparent and bound */
+	HELPER_TRANSPARENT, /* install the namespace's rules (transparent.c) */
+};
 struct helper_req {
 	uint32_t id;
+	int32_t op;
 	int32_t family, type, protocol;
+	uint32_t mark, table;
+	uint32_t srclen;
+	struct sockaddr_storage src;
 };
 struct helper_rep {
 	uint32_t id;
@@ -45,10 +56,34 @@ int helper_start(const struct opts *o, struct helper *h, int *tapfd);
  */
 int helper_socket(struct helper *h, int family, int type, int protocol);
 
+/**
+ * helper_socket_from() - A TCP socket in the namespace that will connect
+ * from @src: IP_TRANSPARENT, SO_MARK @mark, bound to @src
+ * @h:		helper
+ * @src:	the address the peer should see (port 0: any)
+ * @srclen:	its length
+ * @mark:	fwmark of helper_transparent()
+ * Return: the fd (non-blocking), or -errno
+ */
+int helper_socket_from(struct helper *h, const struct sockaddr *src,
+		       socklen_t srclen, uint32_t mark);
+
+/**
+ * helper_transparent() - Have the helper install the namespace's rules
+ * @h:		helper
+ * @mark:	fwmark
+ * @table:	routing table
+ * @ipv6:	IPv6 too
+ * Return: 0 or -errno (see transparent_install())
+ */
+int helper_transparent(struct helper *h, uint32_t mark, uint32_t table,
+		       bool ipv6);
+
 void helper_stop(struct helper *h);
 
-/* Inside the helper, for the tests: answer requests on @sock until EOF. */
-void helper_serve(int sock);
+/* Inside the helper: answer requests on @sock until EOF, then remove the
+ * rules. @t (opened before any filter) may be NULL: no rules then. */
+void helper_serve(int sock, struct transparent *t);
 
 /* fd passing over a unix socket, with a payload */
 int fd_send(int sock, const void *buf, size_t len, int fd);

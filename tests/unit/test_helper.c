@@ -18,7 +18,7 @@ Test(helper, makes_sockets_until_eof)
 	h.pid = fork();
 	if (h.pid == 0) {
 		close(sv[0]);
-		helper_serve(sv[1]);
+		helper_serve(sv[1], NULL);
 		_exit(0);
 	}
 	close(sv[1]);

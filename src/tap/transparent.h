@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef S4_TRANSPARENT_H
+#define S4_TRANSPARENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Rules in the target namespace that let a splice forward's socket there
+ * use the client's address as its own (see transparent.c). */
+enum { TRANSPARENT_SYSCTLS = 3 };
+
+struct transparent {
+	struct mnl_socket *nl;
+	int sysctl[TRANSPARENT_SYSCTLS]; /* see transparent.c */
+	char old[TRANSPARENT_SYSCTLS];	 /* their values before, or 0 */
+	unsigned seq;
+	bool installed, ipv6;
+	uint32_t mark, table;
+};
+
+/* Open what install and remove need; call before any seccomp filter. */
+void transparent_open(struct transparent *t);
+
+/**
+ * transparent_install() - tcp_fwmark_accept, the fwmark rule(s) and the
+ * local route(s) in @table
+ * @t:		opened
+ * @mark:	fwmark our sockets carry
+ * @table:	routing table for them
+ * @ipv6:	IPv6 too
+ *
+ * Return: 0 (also when already installed), -EEXIST if a rule already uses
+ *	   @mark or @table, or another -errno; nothing stays behind on failure
+ */
+int transparent_install(struct transparent *t, uint32_t mark, uint32_t table,
+			bool ipv6);
+
+/* Undo transparent_install(). */
+void transparent_remove(struct transparent *t);
+void transparent_close(struct transparent *t);
+
+#endif

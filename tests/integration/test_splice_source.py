@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""What a service behind a splice forward sees as its client: the same as
+on the slirp path (10.0.2.2 / fd00::2 for a client on the host's loopback,
+the real address for a remote one), through the rules the helper puts in
+the namespace, which are gone again after exit. If the mark or table is
+taken, it says so and falls back to the namespace's own address."""
+import json
+import tempfile
+from nslib import *
+
+isolate()
+
+
+def api(sock, req):
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(5)
+    s.connect(sock)
+    s.sendall(json.dumps(req).encode())
+    out = json.loads(s.recv(65536))
+    s.close()
+    return out
+
+
+def add(sock, **args):
+    return api(sock, {"execute": "add_hostfwd", "arguments": args})
+
+
+def serve(t, addr, port):
+    p = t.popen([sys.executable, PEER, "serve-tcp-echo", addr, str(port),
+                 "0"], stdout=subprocess.PIPE, text=True)
+    check(p.stdout.readline().strip() == "listening", f"server on {port}")
+    return p
+
+
+def seen(server, host, port):
+    """Connect, echo a little, return the peer address the server printed."""
+    check(tcp_roundtrip(host, port, b"who am i") == b"who am i",
+          f"echo through {host}:{port}")
+    return server.stdout.readline().strip()
+
+
+def rules(t):
+    return t.sh("ip rule; ip -6 rule; ip route show table all | "
+                "grep -c 'table 21300' || true").stdout
+
+
+remote = veth_remote()
+sock = os.path.join(tempfile.mkdtemp(), "api.sock")
+t = Netns()
+f = start(["-c", "-6", "-a", sock], t)
+v4 = serve(t, "0.0.0.0", 80)
+v6 = serve(t, "::", 81)
+check(add(sock, proto="tcp", host_port=18080, guest_port=80,
+          mode="splice") == {"return": {"id": 1}}, "splice forward")
+check(add(sock, proto="tcp", host_port=18090, guest_port=80) ==
+      {"return": {"id": 2}}, "slirp forward, for comparison")
+check(add(sock, proto="tcp6", host_addr="::1", host_port=18081, guest_port=81,
+          mode="splice") == {"return": {"id": 3}}, "IPv6 splice forward")
+
+for port, path in ((18090, "slirp"), (18080, "splice")):
+    check(seen(v4, "127.0.0.1", port) == "10.0.2.2",
+          f"{path}: a loopback client is seen as 10.0.2.2")
+    r = remote.peer("tcp-echo", "198.51.100.1", port, 100000).split()
+    check(r[0] == r[1], f"{path}: a remote client's data goes through")
+    check(v4.stdout.readline().strip() == "198.51.100.9",
+          f"{path}: a remote client is seen with its own address")
+check(seen(v6, "::1", 18081) == "fd00::2",
+      "IPv6 splice: a loopback client is seen as fd00::2")
+during = rules(t)
+check("fwmark 0x5334 lookup 21300" in during, "the rules while running")
+status, out, err = f.finish()
+check("cannot keep" not in err, f"no fallback warning ({err!r})")
+after = rules(t)
+check("0x5334" not in after and after.strip().endswith("0"),
+      f"rules and routes gone after exit ({after!r})")
+check(t.sh("sysctl -n net.ipv4.tcp_fwmark_accept net.ipv4.fwmark_reflect"
+           ).stdout.split() == ["0", "0"], "sysctls restored")
+t.close()
+
+# someone else's rule already uses the mark: fall back, leave it alone
+t = Netns("taken")
+t.sh("ip rule add fwmark 0x5334 lookup 100")
+f = start(["-c", "-a", sock], t)
+v4 = serve(t, "0.0.0.0", 80)
+check(add(sock, proto="tcp", host_port=18080, guest_port=80,
+          mode="splice") == {"return": {"id": 1}}, "splice forward")
+check(seen(v4, "127.0.0.1", 18080) == "10.0.2.100",
+      "mark taken: the service sees the namespace's own address")
+status, out, err = f.finish()
+check("splice forwards: cannot keep clients' addresses (File exists)" in err,
+      f"and that was said ({err!r})")
+check("fwmark 0x5334 lookup 100" in rules(t), "the other rule is untouched")
