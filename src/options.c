@@ -6,6 +6,7 @@
  * message and then the usage text and exit 1; errors in CIDR, outbound
  * address and MAC print the message only. Both as upstream. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <ifaddrs.h>
@@ -39,6 +40,9 @@ enum {
 	OPT_DISABLE_DNS,
 	OPT_MACADDRESS,
 	OPT_TARGET_TYPE,
+	OPT_FORWARD_MODE,
+	OPT_FORWARD_FWMARK,
+	OPT_FORWARD_TABLE,
 };
 
 static const struct option longopts[] = {
@@ -64,6 +68,9 @@ static const struct option longopts[] = {
 	{ "disable-dns", no_argument, NULL, OPT_DISABLE_DNS },
 	{ "macaddress", required_argument, NULL, OPT_MACADDRESS },
 	{ "target-type", required_argument, NULL, OPT_TARGET_TYPE },
+	{ "forward-mode", required_argument, NULL, OPT_FORWARD_MODE },
+	{ "forward-fwmark", required_argument, NULL, OPT_FORWARD_FWMARK },
+	{ "forward-table", required_argument, NULL, OPT_FORWARD_TABLE },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'v' },
 	{ NULL, 0, NULL, 0 },
@@ -107,6 +114,12 @@ void opts_usage(const char *argv0)
 	       "(only valid with -c)\n");
 	printf("--target-type=TYPE       specify the target type "
 	       "([netns|bess], default=netns)\n");
+	printf("--forward-mode=MODE      how API forwards carry TCP "
+	       "([splice|slirp], default=splice)\n");
+	printf("--forward-fwmark=MARK    fwmark of splice forwards in the "
+	       "namespace (default=0x5334)\n");
+	printf("--forward-table=TABLE    routing table of splice forwards in "
+	       "the namespace (default=21300)\n");
 	printf("-h, --help               show this help and exit\n");
 	printf("-v, --version            show version and exit\n");
 }
@@ -122,6 +135,27 @@ void opts_version(void)
 	printf("SLIRP_CONFIG_VERSION_MAX: %d\n", SLIRP_CONFIG_VERSION_MAX);
 	printf("libseccomp: %u.%u.%u\n", sv->major, sv->minor, sv->micro);
 	printf("liburing: %s\n", S4_LIBURING_VERSION);
+}
+
+/**
+ * parse_u32() - A positive 32-bit integer, decimal, 0x hex or 0 octal
+ * @s:		the text
+ * @out:	the value
+ * Return: 0 or -EINVAL
+ */
+static int parse_u32(const char *s, uint32_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	if (!isdigit((unsigned char)s[0]))
+		return -EINVAL;
+	v = strtoull(s, &end, 0);
+	if (errno || *end || v == 0 || v > UINT32_MAX)
+		return -EINVAL;
+	*out = v;
+	return 0;
 }
 
 /**
@@ -163,6 +197,8 @@ static void opts_init(struct opts *o)
 	o->ready_fd = -1;
 	o->tapfd = -1;
 	o->mtu = 1500;
+	o->forward_fwmark = 0x5334; /* "S4" */
+	o->forward_table = 0x5334;
 }
 
 /**
@@ -275,6 +311,30 @@ static int parse_one(struct opts *o, int c, const char *argv0)
 		} else {
 			fprintf(stderr, "--target-type must be either "
 					"\"netns\" or \"bess\"\n");
+			return 1;
+		}
+		break;
+	case OPT_FORWARD_MODE:
+		if (strcmp(optarg, "splice") && strcmp(optarg, "slirp")) {
+			fprintf(stderr, "--forward-mode must be either "
+					"\"splice\" or \"slirp\"\n");
+			return 1;
+		}
+		o->forward_slirp = !strcmp(optarg, "slirp");
+		break;
+	case OPT_FORWARD_FWMARK:
+		if (parse_u32(optarg, &o->forward_fwmark) < 0) {
+			fprintf(stderr, "--forward-fwmark must be a positive "
+					"32-bit integer\n");
+			return 1;
+		}
+		break;
+	case OPT_FORWARD_TABLE:
+		/* 253-255 are default, main and local */
+		if (parse_u32(optarg, &o->forward_table) < 0 ||
+		    (o->forward_table >= 253 && o->forward_table <= 255)) {
+			fprintf(stderr, "--forward-table must be a positive "
+					"32-bit integer, not 253, 254 or 255\n");
 			return 1;
 		}
 		break;

@@ -22,6 +22,8 @@ struct opts {
 	const char *outbound_addr, *outbound_addr6, *macaddress;
 	enum netns_type netns_type;
 	enum target_type target_type;
+	bool forward_slirp; /* --forward-mode=slirp: TCP forwards too */
+	uint32_t forward_fwmark, forward_table;
 
 	/* positionals: one of pid, netns_path, tapfd or bess_path */
 	pid_t pid;

@@ -139,7 +139,9 @@ static void conn_send(struct api *a, struct api_conn *k)
 /* A request is in (or will not come): answer it. */
 static void conn_answer(struct api *a, struct api_conn *k, size_t len)
 {
-	struct api_env env = { a->c->fwd, &a->c->o->net, a->c->o->ipv6 };
+	struct api_env env = { a->c->fwd, &a->c->o->net, a->c->o->ipv6,
+			       !a->c->o->forward_slirp &&
+				       fwd_splice_available(a->c->splice) };
 	int n = api_request(&env, k->buf, len, &k->reply);
 
 	if (n < 0) {

@@ -143,13 +143,18 @@ static int parse_guest(const struct api_env *env, const struct json *j,
 	return -1;
 }
 
-/* "mode" (ours): "slirp", the default, or "splice", the TCP fast path */
-static int parse_mode(const struct json *j, int t, struct fwd_spec *s)
+/* "mode" (ours): "splice", the TCP fast path, or "slirp"; without it,
+ * TCP takes the fast path unless --forward-mode=slirp or it is not to be
+ * had (tapfd, BESS) */
+static int parse_mode(const struct api_env *env, const struct json *j, int t,
+		      struct fwd_spec *s)
 {
 	char m[8];
 
-	if (t < 0)
+	if (t < 0) {
+		s->splice = env->splice && !s->udp;
 		return 0;
+	}
 	if (json_str(j, t, m, sizeof(m)) < 0)
 		return -1;
 	if (!strcmp(m, "slirp"))
@@ -189,7 +194,7 @@ static int cmd_add(const struct api_env *env, const struct json *j, int args,
 		return reply_error(b, "add_hostfwd: bad arguments.guest_addr");
 	if (port(j, json_get(j, args, "guest_port"), &s.guest_port) < 0)
 		return reply_error(b, "add_hostfwd: bad arguments.guest_port");
-	if (parse_mode(j, json_get(j, args, "mode"), &s) < 0)
+	if (parse_mode(env, j, json_get(j, args, "mode"), &s) < 0)
 		return reply_error(b, "add_hostfwd: bad arguments.mode");
 	id = fwd_add(env->fwd, &s, &e);
 	if (id < 0) {

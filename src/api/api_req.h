@@ -13,6 +13,7 @@ struct api_env {
 	struct fwd_table *fwd;
 	const struct netcfg *net;
 	bool ipv6;
+	bool splice; /* TCP forwards without "mode" take the fast path */
 };
 
 enum { API_MAX_REQUEST = 4096 };

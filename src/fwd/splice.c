@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include "../ctx.h"
+#include "../fdlimit.h"
 #include "../log.h"
 #include "../slirp/stack.h"
 #include "splice.h"
@@ -52,9 +53,9 @@
 enum {
 	PIPE_SIZE = 256 << 10, /* beat 64 KiB and 1 MiB (DESIGN.md §6) */
 	CONNECT_MS = 10 * 1000,
-	FWD_MARK = 0x5334, /* "S4": fwmark and table of transparent.c */
-	FWD_TABLE = 0x5334,
 	ACCEPT_RETRY_MS = 100,
+	CONN_FDS = 6, /* client, namespace socket, two pipes */
+	FULL_LOG_MS = 60 * 1000, /* one warning a minute at most */
 	OP_SIDE0 = 0,
 	OP_SIDE1 = 1,
 };
@@ -90,6 +91,7 @@ struct fwd_splice {
 	unsigned live;
 	bool rules_tried, transparent;
 	bool warned_helper;
+	int64_t warned_full_ms;
 };
 
 struct fwd_splice *fwd_splice_new(struct ctx *c)
@@ -118,6 +120,12 @@ void fwd_splice_free(struct fwd_splice *s)
 	free(s->ls);
 	free(s->conns);
 	free(s);
+}
+
+bool fwd_splice_available(const struct fwd_splice *s)
+{
+	return s && s->c->helper.sock >= 0 &&
+	       s->c->o->target_type != TARGET_BESS;
 }
 
 unsigned fwd_splice_live(const struct fwd_splice *s)
@@ -189,8 +197,8 @@ static void install_rules(struct fwd_splice *s)
 	if (s->rules_tried)
 		return;
 	s->rules_tried = true;
-	rc = helper_transparent(&s->c->helper, FWD_MARK, FWD_TABLE,
-				s->c->o->ipv6);
+	rc = helper_transparent(&s->c->helper, s->c->o->forward_fwmark,
+				s->c->o->forward_table, s->c->o->ipv6);
 	s->transparent = rc == 0;
 	if (rc < 0)
 		log_warn("splice forwards: cannot keep clients' addresses "
@@ -207,7 +215,7 @@ int fwd_splice_add(struct fwd_splice *s, const struct sockaddr *host,
 	/* Only a helper inside the target's namespace may make the sockets:
 	 * with tapfd there is none, with BESS it stays in ours, where
 	 * guest_addr would be a real address. */
-	if (s->c->helper.sock < 0 || s->c->o->target_type == TARGET_BESS)
+	if (!fwd_splice_available(s))
 		return -EOPNOTSUPP;
 	install_rules(s);
 	l = listener_slot(s);
@@ -515,7 +523,7 @@ static int ns_socket(struct fwd_splice *s, const struct splice_listener *l,
 	/* never fall back to the namespace's own address here: a service
 	 * may trust that more than the client's */
 	return helper_socket_from(&s->c->helper, (struct sockaddr *)&src,
-				  len, FWD_MARK);
+				  len, s->c->o->forward_fwmark);
 }
 
 /**
@@ -566,6 +574,25 @@ static void conn_start(struct fwd_splice *s, struct splice_listener *l,
 }
 
 /**
+ * wait_for_fds() - Near RLIMIT_NOFILE: leave clients in the backlog and
+ * look again in a while, instead of accepting what we cannot serve
+ * @s:		engine
+ * @l:		listener
+ */
+static void wait_for_fds(struct fwd_splice *s, struct splice_listener *l)
+{
+	int64_t now = stack_now_ms();
+
+	timers_mod(l->retry, now + ACCEPT_RETRY_MS);
+	if (s->warned_full_ms && now - s->warned_full_ms < FULL_LOG_MS)
+		return;
+	s->warned_full_ms = now;
+	log_warn("too many open files (limit %lu): forwarded ports stop "
+		 "accepting until some close",
+		 fdlimit_max());
+}
+
+/**
  * accept_all() - Take every waiting client of a listener
  * @s:		engine
  * @l:		listener
@@ -573,6 +600,10 @@ static void conn_start(struct fwd_splice *s, struct splice_listener *l,
 static void accept_all(struct fwd_splice *s, struct splice_listener *l)
 {
 	for (;;) {
+		if (!fdlimit_room(l->fd, CONN_FDS)) {
+			wait_for_fds(s, l);
+			return;
+		}
 		struct sockaddr_storage peer;
 		socklen_t pl = sizeof(peer);
 		int fd = accept4(l->fd, (struct sockaddr *)&peer, &pl,
@@ -584,8 +615,7 @@ static void accept_all(struct fwd_splice *s, struct splice_listener *l)
 		}
 		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
 		    errno == ENOMEM) {
-			/* clients wait in the backlog; try again soon */
-			timers_mod(l->retry, stack_now_ms() + ACCEPT_RETRY_MS);
+			wait_for_fds(s, l);
 			return;
 		}
 		if (errno == EINTR || errno == ECONNABORTED)

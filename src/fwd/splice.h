@@ -2,6 +2,7 @@
 #ifndef S4_SPLICE_H
 #define S4_SPLICE_H
 
+#include <stdbool.h>
 #include <sys/socket.h>
 
 #include "../ring/ring.h"
@@ -34,6 +35,9 @@ int fwd_splice_remove(struct fwd_splice *s, const struct sockaddr *host,
 
 /* A RING_FWD_LISTEN or RING_FWD_CONN completion. */
 void fwd_splice_complete(struct fwd_splice *s, union ring_ref ref, int res);
+
+/* Only with a helper inside the target: not for tapfd or BESS. */
+bool fwd_splice_available(const struct fwd_splice *s);
 
 /* Connections open now (tests, and the API one day). */
 unsigned fwd_splice_live(const struct fwd_splice *s);

@@ -25,28 +25,23 @@
  * Forward listeners (pollset_listener()) get one more rule. When accept()
  * fails, libslirp drops nothing and asks for the listener again, which is
  * still readable: at RLIMIT_NOFILE that is a busy loop that never lets the
- * process catch up. So a listener's POLLIN is only passed on while the
- * lowest free fd is more than FD_RESERVE below the limit; otherwise every
- * listener is held (not polled for input) for HOLD_MS and clients wait in
- * the backlog. The reserve keeps the API socket and the guest's own
- * connections working meanwhile.
+ * process catch up. So a listener's POLLIN is only passed on while
+ * fdlimit_room() says yes; otherwise every listener is held (not polled
+ * for input) for HOLD_MS and clients wait in the backlog.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include <slirp/libslirp.h>
 
+#include "../fdlimit.h"
 #include "../log.h"
 #include "pollset.h"
 #include "stack.h"
 
 enum {
-	FD_RESERVE = 16,
 	HOLD_MS = 100,
 	HOLD_LOG_MS = 60 * 1000, /* one warning per minute at most */
 };
@@ -72,25 +67,8 @@ struct pollset {
 	struct timers *timers;
 	struct timer *resume; /* ends a hold */
 	bool held; /* listeners not polled for input */
-	unsigned fd_reserve;
-	rlim_t fd_limit;
 	int64_t warned_ms;
 };
-
-/**
- * read_limit() - Note RLIMIT_NOFILE and the reserve kept below it
- * @ps:		pollset
- */
-static void read_limit(struct pollset *ps)
-{
-	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
-
-	getrlimit(RLIMIT_NOFILE, &rl);
-	ps->fd_limit = rl.rlim_cur;
-	/* a tiny limit still leaves most fds to the listeners */
-	ps->fd_reserve = rl.rlim_cur < 4 * FD_RESERVE ? rl.rlim_cur / 4
-						      : FD_RESERVE;
-}
 
 /* timer callback: the hold is over, listeners are polled again */
 static void resume(void *a, void *b)
@@ -99,7 +77,6 @@ static void resume(void *a, void *b)
 
 	(void)b;
 	ps->held = false;
-	read_limit(ps);
 }
 
 struct pollset *pollset_new(struct ring *r, struct timers *t)
@@ -116,7 +93,6 @@ struct pollset *pollset_new(struct ring *r, struct timers *t)
 		free(ps);
 		return NULL;
 	}
-	read_limit(ps);
 	return ps;
 }
 
@@ -182,26 +158,6 @@ static short want_now(const struct pollset *ps, const struct pfd *p)
 }
 
 /**
- * fd_room() - Is there room for one more fd, above the reserve?
- * @ps:		pollset
- * @fd:		any open fd, to ask F_DUPFD with
- *
- * fds are handed out lowest first, so the lowest free one being near the
- * limit means almost none are left.
- * Return: true if a listener may accept
- */
-static bool fd_room(const struct pollset *ps, int fd)
-{
-	int n = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-
-	if (n < 0)
-		return false;
-	close(n);
-	return ps->fd_limit == RLIM_INFINITY ||
-	       (rlim_t)n + ps->fd_reserve < ps->fd_limit;
-}
-
-/**
  * hold() - Stop polling listeners for input for a while
  * @ps:		pollset
  */
@@ -213,9 +169,9 @@ static void hold(struct pollset *ps)
 	timers_mod(ps->resume, now + HOLD_MS);
 	if (now - ps->warned_ms >= HOLD_LOG_MS) {
 		ps->warned_ms = now;
-		log_warn("too many open files (limit %llu): forwarded ports "
+		log_warn("too many open files (limit %lu): forwarded ports "
 			 "stop accepting until some close",
-			 (unsigned long long)ps->fd_limit);
+			 fdlimit_max());
 	}
 }
 
@@ -338,7 +294,7 @@ void pollset_complete(struct pollset *ps, union ring_ref ref, int res)
 	p->armed = false;
 	p->gen++;
 	if (p->listener && res > 0 && (res & POLLIN)) {
-		if (!ps->held && !fd_room(ps, ref.idx))
+		if (!ps->held && !fdlimit_room(ref.idx, 1))
 			hold(ps);
 		if (ps->held)
 			res &= ~POLLIN;

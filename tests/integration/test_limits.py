@@ -70,42 +70,48 @@ def forward_echoes(port, within):
 tmp = tempfile.mkdtemp()
 host_srv = TcpEchoServer()
 
-# ---- fd exhaustion: RLIMIT_NOFILE 64 and 150 clients of a forward
+# ---- fd exhaustion: RLIMIT_NOFILE 64 and 150 clients of a forward, on
+# each path (libslirp's listener, the splice engine's)
 sock = os.path.join(tmp, "api.sock")
 t = Netns()
-f = start(["-c", "-a", sock], t, wrapper=["prlimit", "--nofile=64:64", "--"])
-pid = f.proc.pid
 t.popen([sys.executable, PEER, "serve-tcp-echo", "0.0.0.0", "80", "0"],
         stdout=subprocess.DEVNULL)
 time.sleep(0.3)
-check(api(sock, {"execute": "add_hostfwd", "arguments": {
-    "proto": "tcp", "host_addr": "127.0.0.1", "host_port": 18080,
-    "guest_port": 80}}) == {"return": {"id": 1}}, "forward added")
-clients = connect_many(("127.0.0.1", 18080), 150)
-time.sleep(1)
-used = cpu_over(pid, 3)
-check(used < 0.5, f"150 clients at 64 fds: {used:.2f} CPU s in 3 s "
-      "(no busy loop)")
-check(api(sock, {"execute": "list_hostfwd"})["entries"][0]["id"] == 1,
-      "the API answers meanwhile")
-sent, got, _ = t.peer("tcp-echo", "10.0.2.2", host_srv.port, 10000).split()
-check(sent == got, "the namespace's own connections work meanwhile")
+for mode in ("slirp", "splice"):
+    log(f"-- {mode} path")
+    f = start(["-c", "-a", sock], t,
+              wrapper=["prlimit", "--nofile=64:64", "--"])
+    pid = f.proc.pid
+    check(api(sock, {"execute": "add_hostfwd", "arguments": {
+        "proto": "tcp", "host_addr": "127.0.0.1", "host_port": 18080,
+        "guest_port": 80, "mode": mode}}) == {"return": {"id": 1}},
+        "forward added")
+    clients = connect_many(("127.0.0.1", 18080), 150)
+    time.sleep(1)
+    used = cpu_over(pid, 3)
+    check(used < 0.5, f"150 clients at 64 fds: {used:.2f} CPU s in 3 s "
+          "(no busy loop)")
+    check(api(sock, {"execute": "list_hostfwd"})["entries"][0]["id"] == 1,
+          "the API answers meanwhile")
+    sent, got, _ = t.peer("tcp-echo", "10.0.2.2", host_srv.port,
+                          10000).split()
+    check(sent == got, "the namespace's own connections work meanwhile")
 
-# ---- and 150 API clients on top, held open
-apis = connect_many(sock, 150, socket.AF_UNIX)
-used = cpu_over(pid, 3)
-check(used < 0.5, f"150 API clients more: {used:.2f} CPU s in 3 s")
-for c in clients:
-    reset_close(c)
-for c in apis:
-    c.close()
-check(forward_echoes(18080, 60), "the forward serves new clients again")
-check(api(sock, {"execute": "list_hostfwd"})["entries"][0]["id"] == 1,
-      "and the API too")
-status, out, err = f.finish()
-check(status == -signal.SIGTERM, "stopped cleanly")
-check(len(err.splitlines()) < 10, f"log output bounded ({err!r})")
-check("too many open files" in err, "it said why it stopped accepting")
+    # ---- and 150 API clients on top, held open
+    apis = connect_many(sock, 150, socket.AF_UNIX)
+    used = cpu_over(pid, 3)
+    check(used < 0.5, f"150 API clients more: {used:.2f} CPU s in 3 s")
+    for c in clients:
+        reset_close(c)
+    for c in apis:
+        c.close()
+    check(forward_echoes(18080, 60), "the forward serves new clients again")
+    check(api(sock, {"execute": "list_hostfwd"})["entries"][0]["id"] == 1,
+          "and the API too")
+    status, out, err = f.finish()
+    check(status == -signal.SIGTERM, "stopped cleanly")
+    check(len(err.splitlines()) < 10, f"log output bounded ({err!r})")
+    check("too many open files" in err, "it said why it stopped accepting")
 
 # ---- SYN flood from the namespace: to an open host port and a closed one
 # (the open one accepts and closes at once; the namespace's kernel resets

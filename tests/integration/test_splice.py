@@ -146,3 +146,23 @@ for c in conns:
 t, f, sock = run(["--enable-sandbox", "--enable-seccomp"])
 st, _, err = f.finish()
 check(st == -signal.SIGTERM, f"sandboxed: a clean stop ({st})")
+
+# no "mode": TCP takes the fast path, unless --forward-mode=slirp
+for opt, through_tap in (([], False), (["--forward-mode=slirp"], True)):
+    sock = os.path.join(tempfile.mkdtemp(), "api.sock")
+    t = Netns()
+    f = start(["-c", "-a", sock, *opt], t)
+    t.popen([sys.executable, PEER, "serve-tcp-echo", "0.0.0.0", "80", "0"],
+            stdout=subprocess.DEVNULL)
+    time.sleep(0.3)
+    args = {"proto": "tcp", "host_addr": "127.0.0.1", "host_port": 18080,
+            "guest_port": 80}
+    check(api(sock, {"execute": "add_hostfwd", "arguments": args}) ==
+          {"return": {"id": 1}}, f"forward without a mode {opt}")
+    before = tap_bytes(t)
+    check(not many_roundtrips(18080, 1, 1 << 20), "1 MiB each way")
+    moved = tap_bytes(t) - before
+    check((moved > (2 << 20)) == through_tap,
+          f"{opt}: {moved} bytes through the TAP")
+    f.finish()
+    t.close()

@@ -319,4 +319,12 @@ Test(api, mode)
 		   "\"mode\":1"),
 	       ERR("add_hostfwd: bad arguments.mode"));
 	cr_assert_eq(nadd, 3);
+	/* the default, unless --forward-mode=slirp */
+	env.splice = true;
+	expect(ADD("\"proto\":\"tcp\",\"host_port\":5,\"guest_port\":1"),
+	       "{\"return\":{\"id\":4}}");
+	cr_assert_eq(last_flags, FWD_SPLICE, "no mode: splice for TCP");
+	expect(ADD("\"proto\":\"udp\",\"host_port\":5,\"guest_port\":1"),
+	       "{\"return\":{\"id\":5}}");
+	cr_assert_eq(last_flags, FWD_UDP, "and slirp for UDP");
 }

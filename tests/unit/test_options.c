@@ -423,3 +423,50 @@ Test(options, bess_too_many)
 	assert_usage_error(PARSE("--target-type=bess", "/tmp/b", "tap0"),
 			   "too many arguments\n");
 }
+
+Test(options, forward_defaults)
+{
+	cr_assert_eq(PARSE("1", "tap0"), -1);
+	cr_assert(!o.forward_slirp, "TCP forwards take the fast path");
+	cr_assert_eq(o.forward_fwmark, 0x5334);
+	cr_assert_eq(o.forward_table, 0x5334);
+}
+
+Test(options, forward_options)
+{
+	cr_assert_eq(PARSE("--forward-mode=slirp", "--forward-fwmark=0x10",
+			   "--forward-table", "100", "1", "tap0"),
+		     -1);
+	cr_assert(o.forward_slirp);
+	cr_assert_eq(o.forward_fwmark, 0x10);
+	cr_assert_eq(o.forward_table, 100);
+	cr_assert_eq(PARSE("--forward-mode=splice", "1", "tap0"), -1);
+	cr_assert(!o.forward_slirp);
+}
+
+Test(options, forward_mode_error)
+{
+	cr_assert_eq(PARSE("--forward-mode=fast", "1", "tap0"), 1);
+	cr_assert_stderr_eq_str(
+		"--forward-mode must be either \"splice\" or \"slirp\"\n");
+}
+
+Test(options, forward_number_errors)
+{
+	static const char *bad[] = { "0", "-1", "x", "", "4294967296", "1x",
+				     " 1" };
+
+	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
+		char arg[64];
+
+		snprintf(arg, sizeof(arg), "--forward-fwmark=%s", bad[i]);
+		cr_assert_eq(PARSE(arg, "1", "tap0"), 1, "%s", arg);
+	}
+}
+
+Test(options, forward_table_reserved)
+{
+	cr_assert_eq(PARSE("--forward-table=254", "1", "tap0"), 1);
+	cr_assert_stderr_eq_str("--forward-table must be a positive 32-bit "
+				"integer, not 253, 254 or 255\n");
+}
