@@ -11,6 +11,7 @@
 #include "api/api.h"
 #include "fwd/fwd.h"
 #include "fwd/splice.h"
+#include "fwd/udp.h"
 #include "options.h"
 #include "ring/ring.h"
 #include "slirp/pollset.h"
@@ -28,6 +29,7 @@ struct ctx {
 	struct helper helper;
 	struct fwd_table *fwd;
 	struct fwd_splice *splice; /* TCP forwards' fast path */
+	struct fwd_udp *udp;	   /* and UDP's */
 	struct api *api; /* NULL without --api-socket */
 	Slirp *slirp;
 

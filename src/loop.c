@@ -127,7 +127,8 @@ int loop_init(struct ctx *c, int tapfd, struct err *e)
 	backend = fwd_slirp_backend(c);
 	c->fwd = fwd_new(&backend);
 	c->splice = fwd_splice_new(c);
-	if (!c->fwd || !c->splice)
+	c->udp = fwd_udp_new(c);
+	if (!c->fwd || !c->splice || !c->udp)
 		return err_set(e, -ENOMEM, "out of memory");
 	if (c->o->api_socket) {
 		c->api = api_new(c, e);
@@ -175,6 +176,10 @@ static void dispatch(struct ctx *c, const struct ring_cqe *cqe)
 	case RING_FWD_LISTEN:
 	case RING_FWD_CONN:
 		fwd_splice_complete(c->splice, cqe->ref, cqe->res);
+		break;
+	case RING_FWD_UDP_LISTEN:
+	case RING_FWD_UDP_FLOW:
+		fwd_udp_complete(c->udp, cqe->ref, cqe->res);
 		break;
 	case RING_NUM_TYPES:
 	default:
@@ -237,6 +242,8 @@ void loop_cleanup(struct ctx *c)
 	c->slirp = NULL;
 	fwd_splice_free(c->splice);
 	c->splice = NULL;
+	fwd_udp_free(c->udp);
+	c->udp = NULL;
 	/* the ring goes before the buffers its operations point into */
 	ring_free(c->ring);
 	c->ring = NULL;

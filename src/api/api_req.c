@@ -143,9 +143,10 @@ static int parse_guest(const struct api_env *env, const struct json *j,
 	return -1;
 }
 
-/* "mode" (ours): "splice", the TCP fast path, or "slirp"; without it,
- * TCP takes the fast path unless --forward-mode=slirp or it is not to be
- * had (tapfd, BESS) */
+/* "mode" (ours): "splice", the fast path, or "slirp"; without it, TCP
+ * takes the fast path unless --forward-mode=slirp or it is not to be had
+ * (tapfd, BESS), and UDP takes slirp (the fast path shows the service
+ * another client address, see udp.c) */
 static int parse_mode(const struct api_env *env, const struct json *j, int t,
 		      struct fwd_spec *s)
 {
@@ -159,7 +160,7 @@ static int parse_mode(const struct api_env *env, const struct json *j, int t,
 		return -1;
 	if (!strcmp(m, "slirp"))
 		return 0;
-	if (strcmp(m, "splice") || s->udp)
+	if (strcmp(m, "splice"))
 		return -1;
 	s->splice = true;
 	return 0;

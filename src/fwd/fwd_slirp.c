@@ -60,8 +60,12 @@ static int slirp_add(void *o, unsigned fl, const struct sockaddr *host,
 		    (host->sa_family == AF_INET6 ? SLIRP_HOSTFWD_V6ONLY : 0);
 	int fd;
 
+	if ((fl & FWD_SPLICE) && !fwd_splice_available(c->splice))
+		return -EOPNOTSUPP;
 	if (fl & FWD_SPLICE)
-		return fwd_splice_add(c->splice, host, hlen, guest, glen);
+		return udp ? fwd_udp_add(c->udp, host, hlen, guest, glen)
+			   : fwd_splice_add(c->splice, host, hlen, guest,
+					    glen);
 	fd = next_fd(c->sigfd);
 
 	if (slirp_add_hostxfwd(c->slirp, host, hlen, guest, glen, flags) < 0)
@@ -79,7 +83,8 @@ static int slirp_remove(void *o, unsigned fl, const struct sockaddr *host,
 		    (host->sa_family == AF_INET6 ? SLIRP_HOSTFWD_V6ONLY : 0);
 
 	if (fl & FWD_SPLICE)
-		return fwd_splice_remove(c->splice, host, hlen);
+		return fl & FWD_UDP ? fwd_udp_remove(c->udp, host, hlen)
+				    : fwd_splice_remove(c->splice, host, hlen);
 	return slirp_remove_hostxfwd(c->slirp, host, hlen, flags) < 0
 		       ? -ENOENT
 		       : 0;

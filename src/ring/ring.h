@@ -24,6 +24,8 @@ enum ring_type {
 	RING_API_CONN, /* idx: client slot; op: what completed */
 	RING_FWD_LISTEN, /* idx: splice listener slot */
 	RING_FWD_CONN,	 /* idx: splice connection slot; op: side */
+	RING_FWD_UDP_LISTEN, /* idx: UDP listener slot */
+	RING_FWD_UDP_FLOW,   /* idx: UDP flow slot */
 	RING_NUM_TYPES,
 };
 

@@ -311,20 +311,21 @@ Test(api, mode)
 	cr_assert_eq(last_flags, FWD_UDP, "no mode: slirp");
 	expect(ADD("\"proto\":\"udp\",\"host_port\":4,\"guest_port\":1,"
 		   "\"mode\":\"splice\""),
-	       ERR("add_hostfwd: bad arguments.mode"));
+	       "{\"return\":{\"id\":4}}");
+	cr_assert_eq(last_flags, FWD_UDP | FWD_SPLICE);
 	expect(ADD("\"proto\":\"tcp\",\"host_port\":4,\"guest_port\":1,"
 		   "\"mode\":\"fast\""),
 	       ERR("add_hostfwd: bad arguments.mode"));
 	expect(ADD("\"proto\":\"tcp\",\"host_port\":4,\"guest_port\":1,"
 		   "\"mode\":1"),
 	       ERR("add_hostfwd: bad arguments.mode"));
-	cr_assert_eq(nadd, 3);
+	cr_assert_eq(nadd, 4);
 	/* the default, unless --forward-mode=slirp */
 	env.splice = true;
 	expect(ADD("\"proto\":\"tcp\",\"host_port\":5,\"guest_port\":1"),
-	       "{\"return\":{\"id\":4}}");
+	       "{\"return\":{\"id\":5}}");
 	cr_assert_eq(last_flags, FWD_SPLICE, "no mode: splice for TCP");
 	expect(ADD("\"proto\":\"udp\",\"host_port\":5,\"guest_port\":1"),
-	       "{\"return\":{\"id\":5}}");
+	       "{\"return\":{\"id\":6}}");
 	cr_assert_eq(last_flags, FWD_UDP, "and slirp for UDP");
 }
