@@ -55,6 +55,8 @@ enum {
 	CONNECT_MS = 10 * 1000,
 	ACCEPT_RETRY_MS = 100,
 	CONN_FDS = 6, /* client, namespace socket, two pipes */
+	POOL_BATCH = 16, /* namespace sockets per helper round trip */
+	SPARE_PIPES = 64, /* empty pipes kept for the next connections */
 	FULL_LOG_MS = 60 * 1000, /* one warning a minute at most */
 	OP_SIDE0 = 0,
 	OP_SIDE1 = 1,
@@ -90,6 +92,13 @@ struct fwd_splice {
 	unsigned nconns;
 	unsigned live;
 	bool rules_tried, transparent;
+	int pool[2][POOL_BATCH]; /* namespace sockets, [0] IPv4, [1] IPv6 */
+	unsigned npool[2];
+	struct spare_pipe {
+		int fd[2];
+		size_t cap;
+	} spare[SPARE_PIPES];
+	unsigned nspare;
 	bool warned_helper;
 	int64_t warned_full_ms;
 };
@@ -111,6 +120,14 @@ void fwd_splice_free(struct fwd_splice *s)
 {
 	if (!s)
 		return;
+	for (int f = 0; f < 2; f++)
+		while (s->npool[f])
+			close(s->pool[f][--s->npool[f]]);
+	while (s->nspare) {
+		s->nspare--;
+		close(s->spare[s->nspare].fd[0]);
+		close(s->spare[s->nspare].fd[1]);
+	}
 	for (unsigned i = 0; i < s->nls; i++)
 		if (s->ls[i].fd >= 0)
 			listener_close(s, &s->ls[i]);
@@ -289,6 +306,27 @@ static void set_linger0(int fd)
  * @k:		connection
  * @reset:	send a reset to both peers instead of a FIN
  */
+/**
+ * pipe_put() - Keep an empty pipe for the next connection, or close it
+ * @s:		engine
+ * @p:		its ends (-1 if it was never made); set to -1
+ * @cap:	its size
+ * @empty:	nothing left in it (a pipe with bytes in it is never reused)
+ */
+static void pipe_put(struct fwd_splice *s, int p[2], size_t cap, bool empty)
+{
+	if (p[0] < 0)
+		return;
+	if (empty && s->nspare < SPARE_PIPES) {
+		s->spare[s->nspare++] = (struct spare_pipe){ { p[0], p[1] },
+							     cap };
+	} else {
+		close(p[0]);
+		close(p[1]);
+	}
+	p[0] = p[1] = -1;
+}
+
 static void conn_close(struct fwd_splice *s, struct splice_conn *k,
 		       bool reset)
 {
@@ -301,9 +339,7 @@ static void conn_close(struct fwd_splice *s, struct splice_conn *k,
 				set_linger0(k->fd[d]);
 			close(k->fd[d]);
 		}
-		for (int e = 0; e < 2; e++)
-			if (k->pipe[d][e] >= 0)
-				close(k->pipe[d][e]);
+		pipe_put(s, k->pipe[d], k->cap[d], !k->queued[d]);
 	}
 	timers_del(s->c->timers, k->timeout);
 	k->timeout = NULL;
@@ -423,10 +459,25 @@ static void run(struct fwd_splice *s, struct splice_conn *k)
 	arm(s, k, 1);
 }
 
-static int make_pipe(int p[2], size_t *cap)
+/**
+ * make_pipe() - A pipe for one direction: a spare one, else a new one
+ * @s:		engine
+ * @p:		gets its ends
+ * @cap:	gets its size
+ * Return: 0 or -errno
+ */
+static int make_pipe(struct fwd_splice *s, int p[2], size_t *cap)
 {
 	int sz;
 
+	if (s->nspare) {
+		struct spare_pipe *sp = &s->spare[--s->nspare];
+
+		p[0] = sp->fd[0];
+		p[1] = sp->fd[1];
+		*cap = sp->cap;
+		return 0;
+	}
 	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0)
 		return -errno;
 	/* past the per-user pipe quota this fails: keep the default size */
@@ -446,8 +497,8 @@ static void connected(struct fwd_splice *s, struct splice_conn *k, int res)
 		err = res < 0 ? -res : errno;
 	if (!err && !(res & POLLOUT))
 		err = ECONNREFUSED;
-	if (!err && (make_pipe(k->pipe[0], &k->cap[0]) < 0 ||
-		     make_pipe(k->pipe[1], &k->cap[1]) < 0))
+	if (!err && (make_pipe(s, k->pipe[0], &k->cap[0]) < 0 ||
+		     make_pipe(s, k->pipe[1], &k->cap[1]) < 0))
 		err = errno;
 	if (err) {
 		conn_close(s, k, true);
@@ -516,14 +567,32 @@ static int ns_socket(struct fwd_splice *s, const struct splice_listener *l,
 	struct sockaddr_storage src;
 	socklen_t len;
 
+	int f = l->guest.ss_family == AF_INET6, fd;
+
+	if (!s->npool[f]) {
+		int n = helper_sockets(&s->c->helper, l->guest.ss_family,
+				       s->transparent ? s->c->o->forward_fwmark
+						      : 0,
+				       s->pool[f], POOL_BATCH);
+
+		if (n < 0)
+			return n;
+		s->npool[f] = n;
+	}
+	fd = s->pool[f][--s->npool[f]];
 	if (!s->transparent)
-		return helper_socket(&s->c->helper, l->guest.ss_family,
-				     SOCK_STREAM | SOCK_NONBLOCK, 0);
-	len = seen_as(s, peer, &src);
+		return fd;
 	/* never fall back to the namespace's own address here: a service
-	 * may trust that more than the client's */
-	return helper_socket_from(&s->c->helper, (struct sockaddr *)&src,
-				  len, s->c->o->forward_fwmark);
+	 * may trust that more than the client's. The helper made the socket
+	 * transparent, so binding it to any address needs no privilege. */
+	len = seen_as(s, peer, &src);
+	if (bind(fd, (struct sockaddr *)&src, len) < 0) {
+		int rc = -errno;
+
+		close(fd);
+		return rc;
+	}
+	return fd;
 }
 
 /**

@@ -90,18 +90,21 @@ static int make_socket(const struct helper_req *req)
 	int fd = socket(req->family, req->type | SOCK_CLOEXEC, req->protocol);
 	int one = 1, rc = 0;
 
-	if (fd < 0 || !req->mark)
-		return fd < 0 ? -errno : fd;
+	if (fd < 0)
+		return -errno;
 	if (req->srclen > sizeof(req->src) ||
-	    req->src.ss_family != req->family)
+	    (req->srclen && req->src.ss_family != req->family))
 		rc = -EINVAL;
-	else if (setsockopt(fd, SOL_SOCKET, SO_MARK, &req->mark,
-			    sizeof(req->mark)) < 0 ||
-		 (req->family == AF_INET6
-			  ? setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &one,
-				       sizeof(one))
-			  : setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one,
-				       sizeof(one))) < 0 ||
+	else if (req->mark &&
+		 (setsockopt(fd, SOL_SOCKET, SO_MARK, &req->mark,
+			     sizeof(req->mark)) < 0 ||
+		  (req->family == AF_INET6
+			   ? setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &one,
+					sizeof(one))
+			   : setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one,
+					sizeof(one))) < 0))
+		rc = -errno;
+	else if (req->srclen &&
 		 bind(fd, (const struct sockaddr *)&req->src, req->srclen) < 0)
 		rc = -errno;
 	if (rc < 0) {
@@ -129,6 +132,15 @@ void helper_serve(int sock, struct transparent *t)
 		rep.id = req.id;
 		fd = -1;
 		if (req.op == HELPER_SOCKET) {
+			/* all but the last answer here, the last below */
+			for (uint32_t i = 1; i < req.count &&
+					     i < HELPER_BATCH; i++) {
+				fd = make_socket(&req);
+				rep.err = fd < 0 ? fd : 0;
+				fd_send(sock, &rep, sizeof(rep), fd);
+				if (fd >= 0)
+					close(fd);
+			}
 			fd = make_socket(&req);
 			rep.err = fd < 0 ? fd : 0;
 		} else if (req.op == HELPER_TRANSPARENT) {
@@ -303,6 +315,8 @@ int helper_start(const struct opts *o, struct helper *h, int *tapfd)
 	return 0;
 }
 
+static uint32_t next_id; /* of requests, to match the answers */
+
 /**
  * ask() - One request to the helper, one answer back
  * @h:		helper
@@ -311,7 +325,6 @@ int helper_start(const struct opts *o, struct helper *h, int *tapfd)
  */
 static int ask(struct helper *h, struct helper_req *req)
 {
-	static uint32_t next_id;
 	struct helper_rep rep;
 	int fd, rc;
 	ssize_t n;
@@ -346,19 +359,45 @@ int helper_socket(struct helper *h, int family, int type, int protocol)
 	return ask(h, &req);
 }
 
-int helper_socket_from(struct helper *h, const struct sockaddr *src,
-		       socklen_t srclen, uint32_t mark)
+int helper_sockets(struct helper *h, int family, uint32_t mark, int *fds,
+		   unsigned n)
 {
-	struct helper_req req = { .op = HELPER_SOCKET,
-				  .family = src->sa_family,
+	struct helper_req req = { .id = ++next_id,
+				  .op = HELPER_SOCKET,
+				  .family = family,
 				  .type = SOCK_STREAM | SOCK_NONBLOCK,
 				  .mark = mark,
-				  .srclen = srclen };
+				  .count = n };
+	int got = 0, rc = 0;
 
-	if (srclen > sizeof(req.src))
+	if (n == 0 || n > HELPER_BATCH)
 		return -EINVAL;
-	memcpy(&req.src, src, srclen);
-	return ask(h, &req);
+	if (h->sock < 0)
+		return -ENOTCONN;
+	rc = fd_send(h->sock, &req, sizeof(req), -1);
+	if (rc < 0)
+		return rc;
+	/* exactly n answers come back, each with a socket or an error */
+	for (unsigned i = 0; i < n; i++) {
+		struct helper_rep rep;
+		int fd;
+		ssize_t len = fd_recv(h->sock, &rep, sizeof(rep), &fd);
+
+		if (len != sizeof(rep) || rep.id != req.id) {
+			if (fd >= 0)
+				close(fd);
+			rc = len < 0 ? (int)len : -EPROTO;
+			break;
+		}
+		if (rep.err < 0 || fd < 0) {
+			if (fd >= 0)
+				close(fd);
+			rc = rep.err < 0 ? rep.err : -EPROTO;
+			continue;
+		}
+		fds[got++] = fd;
+	}
+	return got ? got : rc;
 }
 
 int helper_transparent(struct helper *h, uint32_t mark, uint32_t table,

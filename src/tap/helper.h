@@ -19,7 +19,8 @@ struct helper {
 
 /* The socket-factory protocol on the SOCK_SEQPACKET pair. */
 enum helper_op {
-	HELPER_SOCKET,	    /* a socket; with @mark, transparent and bound */
+	HELPER_SOCKET,	    /* @count sockets, one answer each; with @mark
+			     * transparent, with @srclen bound to @src */
 	HELPER_TRANSPARENT, /* install the namespace's rules (transparent.c) */
 };
 struct helper_req {
@@ -27,6 +28,7 @@ struct helper_req {
 	int32_t op;
 	int32_t family, type, protocol;
 	uint32_t mark, table;
+	uint32_t count; /* HELPER_SOCKET: 1 if 0, at most HELPER_BATCH */
 	uint32_t srclen;
 	struct sockaddr_storage src;
 };
@@ -56,17 +58,21 @@ int helper_start(const struct opts *o, struct helper *h, int *tapfd);
  */
 int helper_socket(struct helper *h, int family, int type, int protocol);
 
+enum { HELPER_BATCH = 64 };
+
 /**
- * helper_socket_from() - A TCP socket in the namespace that will connect
- * from @src: IP_TRANSPARENT, SO_MARK @mark, bound to @src
+ * helper_sockets() - Several TCP sockets in the namespace at once, for a
+ * pool: one round trip for all of them
  * @h:		helper
- * @src:	the address the peer should see (port 0: any)
- * @srclen:	its length
- * @mark:	fwmark of helper_transparent()
- * Return: the fd (non-blocking), or -errno
+ * @family:	AF_INET or AF_INET6
+ * @mark:	0, or SO_MARK and IP_TRANSPARENT (see helper_transparent()):
+ *		the caller may then bind them to any address
+ * @fds:	filled
+ * @n:		how many, at most HELPER_BATCH
+ * Return: how many were filled (non-blocking sockets), or -errno
  */
-int helper_socket_from(struct helper *h, const struct sockaddr *src,
-		       socklen_t srclen, uint32_t mark);
+int helper_sockets(struct helper *h, int family, uint32_t mark, int *fds,
+		   unsigned n);
 
 /**
  * helper_transparent() - Have the helper install the namespace's rules

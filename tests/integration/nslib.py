@@ -112,9 +112,9 @@ def as_test_user(script, stage, user="s4test", extra_files=()):
         os.chmod("/dev/net/tun", 0o666)
     here = os.path.dirname(os.path.abspath(__file__))
     tmp = tempfile.mkdtemp(prefix="s4-user-")
-    for name in ("nslib.py", "peer.py", os.path.basename(script),
-                 *extra_files):
-        shutil.copy(os.path.join(here, name), tmp)
+    for name in ("nslib.py", "peer.py", *extra_files):
+        shutil.copy(os.path.join(here, name), tmp)  # absolute names too
+    shutil.copy(os.path.abspath(script), tmp)
     shutil.copy(S4, os.path.join(tmp, "slirp4netns"))
     for name in os.listdir(tmp):
         os.chmod(os.path.join(tmp, name), 0o755)

@@ -43,3 +43,36 @@ Test(helper, no_helper)
 
 	cr_assert_eq(helper_socket(&h, AF_INET, SOCK_STREAM, 0), -ENOTCONN);
 }
+
+/* A pool's batch: n sockets for one round trip, and a failed batch leaves
+ * the protocol in step for the next request. */
+Test(helper, batch_of_sockets)
+{
+	struct helper h;
+	int sv[2], fds[HELPER_BATCH], type;
+	socklen_t len = sizeof(type);
+
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	h.pid = fork();
+	if (h.pid == 0) {
+		close(sv[0]);
+		helper_serve(sv[1], NULL);
+		_exit(0);
+	}
+	close(sv[1]);
+	h.sock = sv[0];
+	cr_assert_eq(helper_sockets(&h, AF_INET, 0, fds, 5), 5);
+	for (int i = 0; i < 5; i++) {
+		cr_assert_eq(getsockopt(fds[i], SOL_SOCKET, SO_TYPE, &type,
+					&len),
+			     0);
+		cr_assert_eq(type, SOCK_STREAM);
+		close(fds[i]);
+	}
+	cr_assert_eq(helper_sockets(&h, 12345, 0, fds, 3), -EAFNOSUPPORT);
+	cr_assert_eq(helper_sockets(&h, AF_INET6, 0, fds, 0), -EINVAL);
+	cr_assert_eq(helper_sockets(&h, AF_INET6, 0, fds, 2), 2, "in step");
+	close(fds[0]);
+	close(fds[1]);
+	helper_stop(&h);
+}

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* tcp_rr.c - TCP request/response measurements for bench.py.
+ *
+ *   tcp_rr server PORT              answer every byte with one byte
+ *   tcp_rr connrate HOST PORT SECS  connect, 1 byte each way, close, again
+ *   tcp_rr latency HOST PORT COUNT  1 byte each way on one connection
+ *
+ * connrate prints "rate=N" (connections per second); latency prints
+ * "p50_us=N p99_us=N". The server is one epoll thread: what it measures is
+ * the path in between, not the server.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static _Noreturn void die(const char *what)
+{
+	perror(what);
+	exit(1);
+}
+
+/* answer each byte read with one byte, on every connection */
+static _Noreturn void server(int port)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6,
+				  .sin6_port = htons(port) };
+	int l = socket(AF_INET6, SOCK_STREAM, 0), one = 1;
+	int ep = epoll_create1(0);
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = l };
+
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(l, 4096))
+		die("bind/listen");
+	epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev);
+	printf("listening\n");
+	fflush(stdout);
+	for (;;) {
+		struct epoll_event evs[64];
+		int n = epoll_wait(ep, evs, 64, -1);
+
+		for (int i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+			char b[512];
+			ssize_t r;
+
+			if (fd == l) {
+				int c = accept(l, NULL, NULL);
+
+				if (c < 0)
+					continue;
+				setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one,
+					   sizeof(one));
+				ev = (struct epoll_event){ .events = EPOLLIN,
+							   .data.fd = c };
+				epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev);
+				continue;
+			}
+			r = read(fd, b, sizeof(b));
+			if (r <= 0 || write(fd, b, r) != r)
+				close(fd); /* also leaves the epoll set */
+		}
+	}
+}
+
+static int dial(const char *host, const char *port)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
+	int fd, one = 1;
+
+	if (getaddrinfo(host, port, &hints, &ai))
+		die("getaddrinfo");
+	fd = socket(ai->ai_family, SOCK_STREAM, 0);
+	if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) < 0)
+		die("connect");
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	freeaddrinfo(ai);
+	return fd;
+}
+
+/* one byte there and back; 0 or -1 */
+static int exchange(int fd)
+{
+	char b = 'x';
+
+	return write(fd, &b, 1) == 1 && read(fd, &b, 1) == 1 ? 0 : -1;
+}
+
+static int connrate(const char *host, const char *port, double secs)
+{
+	double t0 = now_s(), t;
+	long n = 0;
+
+	do {
+		int fd = dial(host, port);
+
+		if (exchange(fd) < 0)
+			die("exchange");
+		close(fd);
+		n++;
+		t = now_s();
+	} while (t - t0 < secs);
+	printf("rate=%.1f\n", n / (t - t0));
+	return 0;
+}
+
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int latency(const char *host, const char *port, long count)
+{
+	double *us = calloc(count, sizeof(*us));
+	int fd = dial(host, port);
+
+	if (!us)
+		die("calloc");
+	for (long i = 0; i < count; i++) {
+		double t0 = now_s();
+
+		if (exchange(fd) < 0)
+			die("exchange");
+		us[i] = (now_s() - t0) * 1e6;
+	}
+	qsort(us, count, sizeof(*us), cmp);
+	printf("p50_us=%.1f p99_us=%.1f\n", us[count / 2], us[count * 99 / 100]);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[1], "server"))
+		server(atoi(argv[2]));
+	if (argc == 5 && !strcmp(argv[1], "connrate"))
+		return connrate(argv[2], argv[3], atof(argv[4]));
+	if (argc == 5 && !strcmp(argv[1], "latency") && atol(argv[4]) > 0)
+		return latency(argv[2], argv[3], atol(argv[4]));
+	fprintf(stderr, "usage: %s server PORT | connrate HOST PORT SECS | "
+			"latency HOST PORT COUNT\n",
+		argv[0]);
+	return 2;
+}
