@@ -56,7 +56,12 @@ if st is None:
     pid = f.proc.pid
     for tid in os.listdir(f"/proc/{pid}/task"):
         log(f"task {tid}: " + open(f"/proc/{pid}/task/{tid}/stat").read())
-        log(open(f"/proc/{pid}/task/{tid}/stack").read())
+        for what in ("wchan", "syscall"):
+            try:
+                log(what + ": " +
+                    open(f"/proc/{pid}/task/{tid}/{what}").read())
+            except OSError as e:  # not ours to read in a user namespace
+                log(f"{what}: {e}")
     log(t.sh("ip link", check=False).stdout)
     f.proc.kill()
     log("stderr: " + f.proc.communicate()[1].decode())

@@ -160,7 +160,7 @@ for port in (acceptor.getsockname()[1], closed.getsockname()[1]):
         # memory on purpose; the normal build's run checks this
         log(f"(sanitizer build: RSS {base} -> {rss} kB not checked)")
     else:
-        check(rss - base < 16 * 1024,
+        check(rss - base < 32 * 1024,
               f"memory given back ({base} -> {rss} kB)")
 status, out, err = f.finish()
 check(len(err.splitlines()) < 10, f"log output bounded ({err!r})")
