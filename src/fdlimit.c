@@ -3,6 +3,7 @@
  * fds are handed out lowest first, so the lowest free one being near the
  * limit means that almost none are left; one F_DUPFD finds it. */
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -18,16 +19,21 @@ unsigned long fdlimit_max(void)
 	return rl.rlim_cur;
 }
 
-bool fdlimit_room(int any_fd, unsigned need)
+unsigned fdlimit_spare(int any_fd)
 {
 	unsigned long limit = fdlimit_max(), reserve;
 	int n = fcntl(any_fd, F_DUPFD_CLOEXEC, 0);
 
 	if (n < 0)
-		return false;
+		return 0;
 	close(n);
-	if (limit == RLIM_INFINITY)
-		return true;
+	if (limit == RLIM_INFINITY || limit > INT_MAX)
+		return INT_MAX;
 	reserve = limit < 4 * FDLIMIT_RESERVE ? limit / 4 : FDLIMIT_RESERVE;
-	return n + need + reserve <= limit;
+	return n + reserve < limit ? limit - reserve - n : 0;
+}
+
+bool fdlimit_room(int any_fd, unsigned need)
+{
+	return fdlimit_spare(any_fd) >= need;
 }

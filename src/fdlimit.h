@@ -16,6 +16,10 @@
  */
 bool fdlimit_room(int any_fd, unsigned need);
 
+/* About how many fds are free above the reserve (0 if none): what a pool
+ * may take without eating into it. */
+unsigned fdlimit_spare(int any_fd);
+
 /* RLIMIT_NOFILE now (soft), for messages */
 unsigned long fdlimit_max(void);
 

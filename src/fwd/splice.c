@@ -55,6 +55,7 @@ enum {
 	CONNECT_MS = 10 * 1000,
 	ACCEPT_RETRY_MS = 100,
 	CONN_FDS = 6, /* client, namespace socket, two pipes */
+	PLENTY_FDS = 256, /* spare fds above which pools keep theirs */
 	POOL_BATCH = 16, /* namespace sockets per helper round trip */
 	SPARE_PIPES = 64, /* empty pipes kept for the next connections */
 	FULL_LOG_MS = 60 * 1000, /* one warning a minute at most */
@@ -90,7 +91,6 @@ struct fwd_splice {
 	unsigned nls;
 	struct splice_conn *conns;
 	unsigned nconns;
-	unsigned live;
 	bool rules_tried, transparent;
 	int pool[2][POOL_BATCH]; /* namespace sockets, [0] IPv4, [1] IPv6 */
 	unsigned npool[2];
@@ -143,11 +143,6 @@ bool fwd_splice_available(const struct fwd_splice *s)
 {
 	return s && s->c->helper.sock >= 0 &&
 	       s->c->o->target_type != TARGET_BESS;
-}
-
-unsigned fwd_splice_live(const struct fwd_splice *s)
-{
-	return s ? s->live : 0;
 }
 
 /* ------------------------------------------------------------ listeners */
@@ -317,7 +312,8 @@ static void pipe_put(struct fwd_splice *s, int p[2], size_t cap, bool empty)
 {
 	if (p[0] < 0)
 		return;
-	if (empty && s->nspare < SPARE_PIPES) {
+	if (empty && s->nspare < SPARE_PIPES &&
+	    fdlimit_room(p[0], PLENTY_FDS)) {
 		s->spare[s->nspare++] = (struct spare_pipe){ { p[0], p[1] },
 							     cap };
 	} else {
@@ -345,7 +341,6 @@ static void conn_close(struct fwd_splice *s, struct splice_conn *k,
 	k->timeout = NULL;
 	k->used = false;
 	k->gen++;
-	s->live--;
 }
 
 /**
@@ -570,10 +565,12 @@ static int ns_socket(struct fwd_splice *s, const struct splice_listener *l,
 	int f = l->guest.ss_family == AF_INET6, fd;
 
 	if (!s->npool[f]) {
+		/* near RLIMIT_NOFILE, one at a time */
+		unsigned want = fdlimit_room(l->fd, PLENTY_FDS) ? POOL_BATCH : 1;
 		int n = helper_sockets(&s->c->helper, l->guest.ss_family,
 				       s->transparent ? s->c->o->forward_fwmark
 						      : 0,
-				       s->pool[f], POOL_BATCH);
+				       s->pool[f], want);
 
 		if (n < 0)
 			return n;
@@ -634,7 +631,6 @@ static void conn_start(struct fwd_splice *s, struct splice_listener *l,
 				   .connecting = true,
 				   .used = true,
 				   .gen = k->gen };
-	s->live++;
 	k->timeout = timers_add(s->c->timers, connect_timeout, s,
 				(void *)(uintptr_t)(k - s->conns));
 	if (k->timeout)

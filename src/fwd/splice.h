@@ -39,7 +39,4 @@ void fwd_splice_complete(struct fwd_splice *s, union ring_ref ref, int res);
 /* Only with a helper inside the target: not for tapfd or BESS. */
 bool fwd_splice_available(const struct fwd_splice *s);
 
-/* Connections open now (tests, and the API one day). */
-unsigned fwd_splice_live(const struct fwd_splice *s);
-
 #endif

@@ -144,15 +144,6 @@ void fwd_udp_free(struct fwd_udp *u)
 	free(u);
 }
 
-unsigned fwd_udp_flows(const struct fwd_udp *u)
-{
-	unsigned n = 0;
-
-	for (unsigned i = 0; u && i < u->nls; i++)
-		n += u->ls[i].fd >= 0 ? u->ls[i].nflows : 0;
-	return n;
-}
-
 /* timer callback: close the flows idle for IDLE_MS, come back if any left */
 static void sweep(void *a, void *b)
 {

@@ -24,7 +24,4 @@ int fwd_udp_remove(struct fwd_udp *u, const struct sockaddr *host,
 /* A RING_FWD_UDP_LISTEN or RING_FWD_UDP_FLOW completion. */
 void fwd_udp_complete(struct fwd_udp *u, union ring_ref ref, int res);
 
-/* Flows open now. */
-unsigned fwd_udp_flows(const struct fwd_udp *u);
-
 #endif
