@@ -562,7 +562,7 @@ static int ns_socket(struct fwd_splice *s, const struct splice_listener *l,
 	struct sockaddr_storage src;
 	socklen_t len;
 
-	int f = l->guest.ss_family == AF_INET6, fd;
+	int f = l->guest.ss_family == AF_INET6, fd, one = 1;
 
 	if (!s->npool[f]) {
 		/* near RLIMIT_NOFILE, one at a time */
@@ -581,8 +581,12 @@ static int ns_socket(struct fwd_splice *s, const struct splice_listener *l,
 		return fd;
 	/* never fall back to the namespace's own address here: a service
 	 * may trust that more than the client's. The helper made the socket
-	 * transparent, so binding it to any address needs no privilege. */
+	 * transparent, so binding it to any address needs no privilege.
+	 * The port is left to connect(), which may share a port between
+	 * different destinations; bind() would give every socket a port of
+	 * its own, and ran out at 28,000 connections from one address. */
 	len = seen_as(s, peer, &src);
+	setsockopt(fd, SOL_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&src, len) < 0) {
 		int rc = -errno;
 
