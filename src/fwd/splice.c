@@ -584,7 +584,8 @@ static int ns_socket(struct fwd_splice *s, const struct splice_listener *l,
 	 * transparent, so binding it to any address needs no privilege.
 	 * The port is left to connect(), which may share a port between
 	 * different destinations; bind() would give every socket a port of
-	 * its own, and ran out at 28,000 connections from one address. */
+	 * its own: one connection per ephemeral port for all the clients
+	 * seen as 10.0.2.2. */
 	len = seen_as(s, peer, &src);
 	setsockopt(fd, SOL_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&src, len) < 0) {
