@@ -32,6 +32,15 @@ void fwd_free(struct fwd_table *t)
 	free(t);
 }
 
+bool fwd_bound_to(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	return fd >= 0 && getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 &&
+	       sl == len && !memcmp(&ss, addr, len);
+}
+
 const struct fwd_entry *fwd_at(const struct fwd_table *t, unsigned i)
 {
 	return i < t->n ? &t->e[i] : NULL;

@@ -63,6 +63,9 @@ long fwd_add(struct fwd_table *t, const struct fwd_spec *s, struct err *e);
  */
 int fwd_remove(struct fwd_table *t, long id, struct err *e);
 
+/* Is @fd bound to exactly @addr? (finding a forward's own listener) */
+bool fwd_bound_to(int fd, const struct sockaddr *addr, socklen_t len);
+
 /* Entries in the order they were added: i from 0 while non-NULL. */
 const struct fwd_entry *fwd_at(const struct fwd_table *t, unsigned i);
 

@@ -36,15 +36,12 @@ static int next_fd(int open_fd)
 static bool widen_backlog(int fd, const struct sockaddr *host,
 			  socklen_t hlen)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
 	int on = 0;
 	socklen_t ol = sizeof(on);
 
 	if (fd < 0 ||
 	    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &ol) < 0 || !on ||
-	    getsockname(fd, (struct sockaddr *)&ss, &sl) < 0 || sl != hlen ||
-	    memcmp(&ss, host, hlen))
+	    !fwd_bound_to(fd, host, hlen))
 		return false;
 	listen(fd, SOMAXCONN);
 	return true;

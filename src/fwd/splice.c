@@ -263,15 +263,9 @@ int fwd_splice_remove(struct fwd_splice *s, const struct sockaddr *host,
 		      socklen_t hlen)
 {
 	for (unsigned i = 0; i < s->nls; i++) {
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		struct splice_listener *l = &s->ls[i];
-
-		if (l->fd < 0 ||
-		    getsockname(l->fd, (struct sockaddr *)&ss, &sl) < 0 ||
-		    sl != hlen || memcmp(&ss, host, hlen))
+		if (!fwd_bound_to(s->ls[i].fd, host, hlen))
 			continue;
-		listener_close(s, l); /* established connections go on */
+		listener_close(s, &s->ls[i]); /* its connections go on */
 		return 0;
 	}
 	return -ENOENT;

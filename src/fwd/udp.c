@@ -223,13 +223,9 @@ int fwd_udp_remove(struct fwd_udp *u, const struct sockaddr *host,
 		   socklen_t hlen)
 {
 	for (unsigned i = 0; i < u->nls; i++) {
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
 		struct udp_listener *l = &u->ls[i];
 
-		if (l->fd < 0 ||
-		    getsockname(l->fd, (struct sockaddr *)&ss, &sl) < 0 ||
-		    sl != hlen || memcmp(&ss, host, hlen))
+		if (!fwd_bound_to(l->fd, host, hlen))
 			continue;
 		/* its flows go too: replies would have no socket to leave by */
 		for (unsigned j = 0; j < u->nflows; j++)

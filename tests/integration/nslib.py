@@ -281,6 +281,25 @@ def tcp_roundtrip(host, port, data, timeout=30):
     return bytes(got)
 
 
+def api_call(sock, req, timeout=5):
+    """One JSON request to the API socket at sock; its parsed answer."""
+    import json
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(timeout)
+    s.connect(sock)
+    s.sendall(json.dumps(req).encode())
+    out = json.loads(s.recv(65536))
+    s.close()
+    return out
+
+
+def tap_bytes(t, dev="tap0"):
+    """Bytes the TAP in namespace t has carried, both ways."""
+    import json
+    st = json.loads(t.sh(f"ip -j -s link show {dev}").stdout)[0]["stats64"]
+    return st["rx"]["bytes"] + st["tx"]["bytes"]
+
+
 def rss_kb(pid):
     for line in open(f"/proc/{pid}/status"):
         if line.startswith("VmRSS:"):

@@ -5,7 +5,6 @@
 socket), a SYN flood from the namespace, and a namespace nobody is left
 in. Each time it stays responsive, bounded in CPU and log output, and
 recovers. (slirp4netns 1.2.0 spins at 100% CPU on the first.)"""
-import json
 import struct
 import tempfile
 from nslib import *
@@ -23,16 +22,6 @@ def cpu_over(pid, seconds):
     c0 = cpu_s(pid)
     time.sleep(seconds)
     return cpu_s(pid) - c0
-
-
-def api(sock, req, timeout=5):
-    s = socket.socket(socket.AF_UNIX)
-    s.settimeout(timeout)
-    s.connect(sock)
-    s.sendall(json.dumps(req).encode())
-    out = json.loads(s.recv(65536))
-    s.close()
-    return out
 
 
 def reset_close(c):
@@ -82,7 +71,7 @@ for mode in ("slirp", "splice"):
     f = start(["-c", "-a", sock], t,
               wrapper=["prlimit", "--nofile=64:64", "--"])
     pid = f.proc.pid
-    r = api(sock, {"execute": "add_hostfwd", "arguments": {
+    r = api_call(sock, {"execute": "add_hostfwd", "arguments": {
         "proto": "tcp", "host_addr": "127.0.0.1", "host_port": 18080,
         "guest_port": 80, "mode": mode}})
     if r != {"return": {"id": 1}}:
@@ -93,7 +82,7 @@ for mode in ("slirp", "splice"):
     used = cpu_over(pid, 3)
     check(used < 0.5, f"150 clients at 64 fds: {used:.2f} CPU s in 3 s "
           "(no busy loop)")
-    check(api(sock, {"execute": "list_hostfwd"})["entries"][0]["id"] == 1,
+    check(api_call(sock, {"execute": "list_hostfwd"})["entries"][0]["id"] == 1,
           "the API answers meanwhile")
     sent, got, _ = t.peer("tcp-echo", "10.0.2.2", host_srv.port,
                           10000).split()
@@ -108,7 +97,7 @@ for mode in ("slirp", "splice"):
     for c in apis:
         c.close()
     check(forward_echoes(18080, 60), "the forward serves new clients again")
-    check(api(sock, {"execute": "list_hostfwd"})["entries"][0]["id"] == 1,
+    check(api_call(sock, {"execute": "list_hostfwd"})["entries"][0]["id"] == 1,
           "and the API too")
     status, out, err = f.finish()
     check(status == -signal.SIGTERM, "stopped cleanly")
@@ -146,7 +135,7 @@ for port in (acceptor.getsockname()[1], closed.getsockname()[1]):
     sent, got, _ = t.peer("tcp-echo", "10.0.2.2", host_srv.port,
                           100000).split()
     check(sent == got, f"SYN flood to port {port}: traffic still flows")
-    check("entries" in api(sock, {"execute": "list_hostfwd"}),
+    check("entries" in api_call(sock, {"execute": "list_hostfwd"}),
           "the API answers during the flood")
     check(flood.wait(300) == 0, "flood over")
     # libslirp lets go of each half-open connection once the namespace
@@ -180,7 +169,7 @@ time.sleep(0.5)
 check(f.proc.poll() is None, "still running after the last process left")
 used = cpu_over(f.proc.pid, 1)
 check(used < 0.2, f"and idle ({used:.2f} CPU s in 1 s)")
-check("entries" in api(sock, {"execute": "list_hostfwd"}), "API answers")
+check("entries" in api_call(sock, {"execute": "list_hostfwd"}), "API answers")
 status, out, err = f.finish()
 check(status == -signal.SIGTERM, "stops cleanly on SIGTERM")
 f = Forwarder(["-c", str(gone), "tap0"], ready=False)

@@ -6,32 +6,16 @@ never touched. 64 connections x 1 MiB each way with sha256, half-close,
 a refused connect reset at once, removal closing only the listener, 2,000
 connections held open at once, and the same under sandbox and seccomp."""
 import hashlib
-import json
 import tempfile
 from nslib import *
 
 isolate()
 
 
-def api(sock, req):
-    s = socket.socket(socket.AF_UNIX)
-    s.settimeout(5)
-    s.connect(sock)
-    s.sendall(json.dumps(req).encode())
-    out = json.loads(s.recv(65536))
-    s.close()
-    return out
-
-
 def add(sock, host_port, guest_port, **kw):
     args = {"proto": "tcp", "host_addr": "127.0.0.1", "host_port": host_port,
             "guest_port": guest_port, "mode": "splice", **kw}
-    return api(sock, {"execute": "add_hostfwd", "arguments": args})
-
-
-def tap_bytes(t):
-    st = json.loads(t.sh("ip -j -s link show tap0").stdout)[0]["stats64"]
-    return st["rx"]["bytes"] + st["tx"]["bytes"]
+    return api_call(sock, {"execute": "add_hostfwd", "arguments": args})
 
 
 def many_roundtrips(port, n, size):
@@ -100,7 +84,7 @@ def run(extra):
     c = socket.create_connection(("127.0.0.1", 18080), timeout=10)
     c.sendall(b"before")
     check(c.recv(16) == b"before", "established connection echoes")
-    check(api(sock, {"execute": "remove_hostfwd",
+    check(api_call(sock, {"execute": "remove_hostfwd",
                      "arguments": {"id": 1}}) == {"return": {}}, "removed")
     try:
         socket.create_connection(("127.0.0.1", 18080), timeout=5)
@@ -157,7 +141,7 @@ for opt, through_tap in (([], False), (["--forward-mode=slirp"], True)):
     time.sleep(0.3)
     args = {"proto": "tcp", "host_addr": "127.0.0.1", "host_port": 18080,
             "guest_port": 80}
-    check(api(sock, {"execute": "add_hostfwd", "arguments": args}) ==
+    check(api_call(sock, {"execute": "add_hostfwd", "arguments": args}) ==
           {"return": {"id": 1}}, f"forward without a mode {opt}")
     before = tap_bytes(t)
     check(not many_roundtrips(18080, 1, 1 << 20), "1 MiB each way")

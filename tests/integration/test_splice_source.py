@@ -5,25 +5,14 @@ on the slirp path (10.0.2.2 / fd00::2 for a client on the host's loopback,
 the real address for a remote one), through the rules the helper puts in
 the namespace, which are gone again after exit. If the mark or table is
 taken, it says so and falls back to the namespace's own address."""
-import json
 import tempfile
 from nslib import *
 
 isolate()
 
 
-def api(sock, req):
-    s = socket.socket(socket.AF_UNIX)
-    s.settimeout(5)
-    s.connect(sock)
-    s.sendall(json.dumps(req).encode())
-    out = json.loads(s.recv(65536))
-    s.close()
-    return out
-
-
 def add(sock, **args):
-    return api(sock, {"execute": "add_hostfwd", "arguments": args})
+    return api_call(sock, {"execute": "add_hostfwd", "arguments": args})
 
 
 def serve(t, addr, port):

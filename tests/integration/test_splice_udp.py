@@ -4,26 +4,10 @@
 datagrams intact both ways up to 60,000 bytes, none through the TAP, the
 service sees the namespace's own address, idle flows expire (their sockets
 close) and come back on the next datagram, removal closes the port."""
-import json
 import tempfile
 from nslib import *
 
 isolate()
-
-
-def api(sock, req):
-    s = socket.socket(socket.AF_UNIX)
-    s.settimeout(5)
-    s.connect(sock)
-    s.sendall(json.dumps(req).encode())
-    out = json.loads(s.recv(65536))
-    s.close()
-    return out
-
-
-def tap_bytes(t):
-    st = json.loads(t.sh("ip -j -s link show tap0").stdout)[0]["stats64"]
-    return st["rx"]["bytes"] + st["tx"]["bytes"]
 
 
 def echo(c, data):
@@ -52,7 +36,7 @@ srv = t.popen([sys.executable, PEER, "serve-udp-echo", "0.0.0.0", "5353"],
               stdout=subprocess.PIPE, text=True)
 check(srv.stdout.readline().strip() == "listening", "echo server")
 base = fds(f.proc.pid)
-check(api(sock, {"execute": "add_hostfwd", "arguments": {
+check(api_call(sock, {"execute": "add_hostfwd", "arguments": {
     "proto": "udp", "host_addr": "127.0.0.1", "host_port": 18053,
     "guest_port": 5353, "mode": "splice"}}) == {"return": {"id": 1}},
     "UDP splice forward")
@@ -81,7 +65,7 @@ check(fds(f.proc.pid) == listener, "idle flows closed")
 check(echo(clients[0], b"again") == b"again", "a returning client is served")
 check(fds(f.proc.pid) == listener + 1, "with a new flow")
 
-check(api(sock, {"execute": "remove_hostfwd", "arguments": {"id": 1}}) ==
+check(api_call(sock, {"execute": "remove_hostfwd", "arguments": {"id": 1}}) ==
       {"return": {}}, "removed")
 check(fds_become(f.proc.pid, base), "its listener and flows are closed")
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -8,21 +8,30 @@
 
 #include "tap/helper.h"
 
-Test(helper, makes_sockets_until_eof)
+/* A helper serving on one end of a pair, in a child, as helper_start()
+ * would have it after the TAP. */
+static void start_helper(struct helper *h)
 {
-	struct helper h;
-	int sv[2], fd, type, st;
-	socklen_t len = sizeof(type);
+	int sv[2];
 
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
-	h.pid = fork();
-	if (h.pid == 0) {
+	h->pid = fork();
+	if (h->pid == 0) {
 		close(sv[0]);
 		helper_serve(sv[1], NULL);
 		_exit(0);
 	}
 	close(sv[1]);
-	h.sock = sv[0];
+	h->sock = sv[0];
+}
+
+Test(helper, makes_sockets_until_eof)
+{
+	struct helper h;
+	int fd, type, st;
+	socklen_t len = sizeof(type);
+
+	start_helper(&h);
 	fd = helper_socket(&h, AF_INET, SOCK_STREAM, 0);
 	cr_assert_geq(fd, 0);
 	cr_assert_eq(getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len), 0);
@@ -49,18 +58,10 @@ Test(helper, no_helper)
 Test(helper, batch_of_sockets)
 {
 	struct helper h;
-	int sv[2], fds[HELPER_BATCH], type;
+	int fds[HELPER_BATCH], type;
 	socklen_t len = sizeof(type);
 
-	cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
-	h.pid = fork();
-	if (h.pid == 0) {
-		close(sv[0]);
-		helper_serve(sv[1], NULL);
-		_exit(0);
-	}
-	close(sv[1]);
-	h.sock = sv[0];
+	start_helper(&h);
 	cr_assert_eq(helper_sockets(&h, AF_INET, 0, fds, 5), 5);
 	for (int i = 0; i < 5; i++) {
 		cr_assert_eq(getsockopt(fds[i], SOL_SOCKET, SO_TYPE, &type,
