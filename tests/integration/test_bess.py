@@ -8,8 +8,10 @@ import tempfile
 from nslib import *
 
 isolate()
-path = os.path.join(tempfile.mkdtemp(), "bess.sock")
-f = Forwarder(["--target-type=bess", path])
+tmp = tempfile.mkdtemp()
+path = os.path.join(tmp, "bess.sock")
+sock = os.path.join(tmp, "api.sock")
+f = Forwarder(["--target-type=bess", "-a", sock, path])
 for _ in range(100):
     if os.path.exists(path):
         break
@@ -31,6 +33,19 @@ check(reply[12:14] == b"\x08\x06" and reply[20:22] == b"\x00\x02",
       "an ARP reply came back")
 check(reply[22:28] == bytes.fromhex("52550a000202"),
       "10.0.2.2 is at 52:55:0a:00:02:02")
+# the helper stays in our own namespace here, where guest_addr would be a
+# real address: no splice forwards, and TCP forwards default to libslirp
+fwd = {"proto": "tcp", "host_addr": "127.0.0.1", "host_port": 18080,
+       "guest_port": 80}
+r = api_call(sock, {"execute": "add_hostfwd",
+                    "arguments": dict(fwd, mode="splice")})
+check("slirp_add_hostfwd failed" in r.get("error", {}).get("desc", ""),
+      f"BESS: a splice forward is refused ({r})")
+r = api_call(sock, {"execute": "add_hostfwd", "arguments": fwd})
+check(r == {"return": {"id": 1}}, f"BESS: a forward without a mode is added "
+      f"({r})")
+check(api_call(sock, {"execute": "list_hostfwd"})["entries"][0]["id"] == 1,
+      "and listed")
 s2 = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 try:
     s2.connect(path)
