@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* fwd_slirp.c - host forwards through libslirp, as slirp4netns does them:
- * libslirp owns the listener and the guest sees connections from the
- * gateway (a loopback client) or from the client's real address. */
+/* fwd_slirp.c - the forward table's backend: FWD_SPLICE forwards go to
+ * the splice (TCP) or UDP engine, the rest through libslirp, as
+ * slirp4netns does them: libslirp owns the listener and the guest sees
+ * connections from the gateway (a loopback client) or from the client's
+ * real address. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -59,10 +61,16 @@ static int slirp_add(void *o, unsigned fl, const struct sockaddr *host,
 
 	if ((fl & FWD_SPLICE) && !fwd_splice_available(c->splice))
 		return -EOPNOTSUPP;
-	if (fl & FWD_SPLICE)
-		return udp ? fwd_udp_add(c->udp, host, hlen, guest, glen)
-			   : fwd_splice_add(c->splice, host, hlen, guest,
-					    glen);
+	if (fl & FWD_SPLICE) {
+		int rc = udp ? fwd_udp_add(c->udp, host, hlen, guest, glen)
+			     : fwd_splice_add(c->splice, host, hlen, guest,
+					      glen);
+
+		/* the API's answer is upstream's fixed string: say why here */
+		if (rc < 0)
+			log_warn("add_hostfwd: %s", strerror(-rc));
+		return rc;
+	}
 	fd = next_fd(c->sigfd);
 
 	if (slirp_add_hostxfwd(c->slirp, host, hlen, guest, glen, flags) < 0)

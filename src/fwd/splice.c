@@ -224,11 +224,6 @@ int fwd_splice_add(struct fwd_splice *s, const struct sockaddr *host,
 	struct splice_listener *l;
 	int one = 1, fd;
 
-	/* Only a helper inside the target's namespace may make the sockets:
-	 * with tapfd there is none, with BESS it stays in ours, where
-	 * guest_addr would be a real address. */
-	if (!fwd_splice_available(s))
-		return -EOPNOTSUPP;
 	install_rules(s);
 	l = listener_slot(s);
 	if (!l)

@@ -36,7 +36,9 @@ int fwd_splice_remove(struct fwd_splice *s, const struct sockaddr *host,
 /* A RING_FWD_LISTEN or RING_FWD_CONN completion. */
 void fwd_splice_complete(struct fwd_splice *s, union ring_ref ref, int res);
 
-/* Only with a helper inside the target: not for tapfd or BESS. */
+/* Only a helper inside the target's namespace may make the sockets: with
+ * tapfd there is none, with BESS it stays in ours, where guest_addr would
+ * be a real address. The add functions (here and udp.h) assume one. */
 bool fwd_splice_available(const struct fwd_splice *s);
 
 #endif

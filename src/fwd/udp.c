@@ -188,7 +188,7 @@ int fwd_udp_add(struct fwd_udp *u, const struct sockaddr *host,
 	int one = 1, fd;
 
 	for (unsigned i = 0; i < u->nls && !l; i++)
-		if (u->ls[i].fd < 0 && !u->ls[i].nflows)
+		if (u->ls[i].fd < 0) /* its flows went with it */
 			l = &u->ls[i];
 	if (!l) {
 		struct udp_listener *n =
@@ -265,11 +265,12 @@ static struct udp_flow *flow_find(struct fwd_udp *u, unsigned li,
  * @li:		listener number
  * @client:	the client's address
  * @clen:	its length
+ * @now:	the loop's clock
  * Return: the flow, or NULL (too many flows, no memory, no socket)
  */
 static struct udp_flow *flow_new(struct fwd_udp *u, unsigned li,
 				 const struct sockaddr_storage *client,
-				 socklen_t clen)
+				 socklen_t clen, int64_t now)
 {
 	struct udp_listener *l = &u->ls[li];
 	struct udp_flow *f = NULL;
@@ -304,12 +305,12 @@ static struct udp_flow *flow_new(struct fwd_udp *u, unsigned li,
 	f->listener = li;
 	f->client = *client;
 	f->clen = clen;
-	f->last_ms = stack_now_ms();
+	f->last_ms = now;
 	l->nflows++;
 	flow_arm(u, f);
 	if (!u->sweeping) {
 		u->sweeping = true;
-		timers_mod(u->sweep, f->last_ms + u->sweep_ms);
+		timers_mod(u->sweep, now + u->sweep_ms);
 	}
 	return f;
 }
@@ -318,6 +319,7 @@ static struct udp_flow *flow_new(struct fwd_udp *u, unsigned li,
 static void from_clients(struct fwd_udp *u, unsigned li)
 {
 	struct udp_listener *l = &u->ls[li];
+	int64_t now = stack_now_ms(); /* once a batch, not a datagram */
 
 	for (int i = 0; i < RECV_BATCH; i++) {
 		struct sockaddr_storage from;
@@ -333,10 +335,10 @@ static void from_clients(struct fwd_udp *u, unsigned li)
 		}
 		f = flow_find(u, li, &from, fl);
 		if (!f)
-			f = flow_new(u, li, &from, fl);
+			f = flow_new(u, li, &from, fl, now);
 		if (!f)
 			continue; /* dropped */
-		f->last_ms = stack_now_ms();
+		f->last_ms = now;
 		send(f->fd, u->buf, n, MSG_DONTWAIT);
 	}
 	listener_arm(u, l);
@@ -346,6 +348,7 @@ static void from_clients(struct fwd_udp *u, unsigned li)
 static void to_client(struct fwd_udp *u, struct udp_flow *f)
 {
 	struct udp_listener *l = &u->ls[f->listener];
+	int64_t now = stack_now_ms(); /* once a batch, not a datagram */
 
 	for (int i = 0; i < RECV_BATCH; i++) {
 		ssize_t n = recv(f->fd, u->buf, sizeof(u->buf), MSG_DONTWAIT);
@@ -355,7 +358,7 @@ static void to_client(struct fwd_udp *u, struct udp_flow *f)
 				continue;
 			break; /* EAGAIN, or ECONNREFUSED from an ICMP */
 		}
-		f->last_ms = stack_now_ms();
+		f->last_ms = now;
 		sendto(l->fd, u->buf, n, MSG_DONTWAIT,
 		       (struct sockaddr *)&f->client, f->clen);
 	}

@@ -318,16 +318,19 @@ int helper_start(const struct opts *o, struct helper *h, int *tapfd)
 static uint32_t next_id; /* of requests, to match the answers */
 
 /**
- * ask() - One request to the helper, one answer back
+ * request() - Send one request to the helper, read its @n answers
  * @h:		helper
  * @req:	the request; its id is set here
- * Return: the fd that came with the answer, 0 if none was due, or -errno
+ * @fds:	gets the sockets that come with the answers; NULL if none are
+ *		due (any that comes is closed)
+ * @n:		how many answers the request gets
+ * Return: how many sockets came (0 when none were due), or -errno: the
+ *	   last error, when no socket came
  */
-static int ask(struct helper *h, struct helper_req *req)
+static int request(struct helper *h, struct helper_req *req, int *fds,
+		   unsigned n)
 {
-	struct helper_rep rep;
-	int fd, rc;
-	ssize_t n;
+	int got = 0, rc;
 
 	if (h->sock < 0)
 		return -ENOTCONN;
@@ -335,18 +338,28 @@ static int ask(struct helper *h, struct helper_req *req)
 	rc = fd_send(h->sock, req, sizeof(*req), -1);
 	if (rc < 0)
 		return rc;
-	n = fd_recv(h->sock, &rep, sizeof(rep), &fd);
-	if (n != sizeof(rep) || rep.id != req->id)
-		rc = n < 0 ? (int)n : -EPROTO;
-	else if (rep.err < 0)
-		rc = rep.err;
-	else if (req->op == HELPER_SOCKET && fd >= 0)
-		return fd;
-	else
-		rc = req->op == HELPER_SOCKET ? -EPROTO : 0;
-	if (fd >= 0)
-		close(fd);
-	return rc;
+	for (unsigned i = 0; i < n; i++) {
+		struct helper_rep rep;
+		int fd;
+		ssize_t len = fd_recv(h->sock, &rep, sizeof(rep), &fd);
+
+		if (len != sizeof(rep) || rep.id != req->id) {
+			if (fd >= 0)
+				close(fd);
+			rc = len < 0 ? (int)len : -EPROTO;
+			break; /* out of step: nothing more to read */
+		}
+		if (rep.err < 0)
+			rc = rep.err;
+		else if (fds && fd >= 0) {
+			fds[got++] = fd;
+			continue;
+		} else if (fds)
+			rc = -EPROTO;
+		if (fd >= 0)
+			close(fd);
+	}
+	return got ? got : rc;
 }
 
 int helper_socket(struct helper *h, int family, int type, int protocol)
@@ -355,49 +368,23 @@ int helper_socket(struct helper *h, int family, int type, int protocol)
 				  .family = family,
 				  .type = type,
 				  .protocol = protocol };
+	int fd, rc = request(h, &req, &fd, 1);
 
-	return ask(h, &req);
+	return rc == 1 ? fd : rc;
 }
 
 int helper_sockets(struct helper *h, int family, uint32_t mark, int *fds,
 		   unsigned n)
 {
-	struct helper_req req = { .id = ++next_id,
-				  .op = HELPER_SOCKET,
+	struct helper_req req = { .op = HELPER_SOCKET,
 				  .family = family,
 				  .type = SOCK_STREAM | SOCK_NONBLOCK,
 				  .mark = mark,
 				  .count = n };
-	int got = 0, rc = 0;
 
 	if (n == 0 || n > HELPER_BATCH)
 		return -EINVAL;
-	if (h->sock < 0)
-		return -ENOTCONN;
-	rc = fd_send(h->sock, &req, sizeof(req), -1);
-	if (rc < 0)
-		return rc;
-	/* exactly n answers come back, each with a socket or an error */
-	for (unsigned i = 0; i < n; i++) {
-		struct helper_rep rep;
-		int fd;
-		ssize_t len = fd_recv(h->sock, &rep, sizeof(rep), &fd);
-
-		if (len != sizeof(rep) || rep.id != req.id) {
-			if (fd >= 0)
-				close(fd);
-			rc = len < 0 ? (int)len : -EPROTO;
-			break;
-		}
-		if (rep.err < 0 || fd < 0) {
-			if (fd >= 0)
-				close(fd);
-			rc = rep.err < 0 ? rep.err : -EPROTO;
-			continue;
-		}
-		fds[got++] = fd;
-	}
-	return got ? got : rc;
+	return request(h, &req, fds, n);
 }
 
 int helper_transparent(struct helper *h, uint32_t mark, uint32_t table,
@@ -408,7 +395,7 @@ int helper_transparent(struct helper *h, uint32_t mark, uint32_t table,
 				  .mark = mark,
 				  .table = table };
 
-	return ask(h, &req);
+	return request(h, &req, NULL, 1);
 }
 
 void helper_stop(struct helper *h)

@@ -315,37 +315,35 @@ def flood(kind, count, iface="tap0"):
     print("sent")
 
 
+# command -> (function, takes a family: a "6" suffix on the name asks v6)
+COMMANDS = {
+    "tcp-echo": (tcp_echo, True),
+    "tcp-connect": (tcp_connect_error, True),
+    "udp-echo": (udp_echo, True),
+    "dns": (dns_query, False),
+    "dhcp": (dhcp, False),
+    "serve-tcp-echo": (serve_tcp_echo, False),
+    "serve-udp-echo": (serve_udp_echo, False),
+    "frag": (raw_fragment, False),
+    "flood": (flood, False),
+    "syn-flood": (syn_flood, False),
+    "raw": (raw_frames, False),
+    "wait-addr": (wait_addr6, False),
+}
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     fam = socket.AF_INET
     if cmd.endswith("6"):
         cmd, fam = cmd[:-1], socket.AF_INET6
-    if cmd == "tcp-echo":
-        tcp_echo(*args, family=fam)
-    elif cmd == "tcp-connect":
-        tcp_connect_error(*args, family=fam)
-    elif cmd == "udp-echo":
-        udp_echo(*args, family=fam)
-    elif cmd == "dns":
-        dns_query(*args)
-    elif cmd == "dhcp":
-        dhcp(*args)
-    elif cmd == "serve-tcp-echo":
-        serve_tcp_echo(*args)
-    elif cmd == "serve-udp-echo":
-        serve_udp_echo(*args)
-    elif cmd == "frag":
-        raw_fragment(*args)
-    elif cmd == "flood":
-        flood(*args)
-    elif cmd == "syn-flood":
-        syn_flood(*args)
-    elif cmd == "raw":
-        raw_frames(*args)
-    elif cmd == "wait-addr":
-        wait_addr6(*args)
+    if cmd not in COMMANDS:
+        sys.exit("unknown command " + sys.argv[1])
+    fn, takes_family = COMMANDS[cmd]
+    if takes_family:
+        fn(*args, family=fam)
     else:
-        sys.exit("unknown command " + cmd)
+        fn(*args)
 
 
 if __name__ == "__main__":
