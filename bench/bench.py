@@ -29,8 +29,11 @@ CASES = [
     ("ns->host 1500", 1500, "iperf", []),
     ("ns->host 1500 -P4", 1500, "iperf", ["-P", "4"]),
     ("host->ns 1500 (-R)", 1500, "iperf", ["-R"]),
-    # through a port forward (add_hostfwd): host client, server in the ns
+    ("ns->host UDP 1500", 1500, "iperf", ["-u", "-b", "0", "-l", "1400"]),
+    # through a port forward: host client, server in the ns
     ("fwd host->ns 65520", 65520, "fwd", []),
+    ("fwd host->ns 65520 -P4", 65520, "fwd", ["-P", "4"]),
+    ("fwd ns->host 65520 (-R)", 65520, "fwd", ["-R"]),
     ("fwd host->ns 1500", 1500, "fwd", []),
     ("fwd conn/s", 1500, "connrate", []),
     ("rr latency ns->host", 1500, "latency", []),
@@ -41,11 +44,26 @@ UNITS = {"iperf": ("Gbit/s", "CPU s/GB"), "fwd": ("Gbit/s", "CPU s/GB"),
 TCP_RR = os.environ.get("TCP_RR") or os.path.join(
     os.path.dirname(S4), "bench", "tcp_rr")
 RK = "rootlesskit"  # pseudo-binary: rootlesskit's builtin port driver
+PASTA = "pasta"     # pseudo-binary: passt's pasta
+VETH = "veth"       # pseudo-binary: a veth pair, the kernel's ceiling
+FWDS = ((15201, 5201), (15202, 5202))  # host port -> iperf3, tcp_rr inside
+# pasta wants a host interface with a default route to copy: a veth pair
+# whose far end nobody answers, inside the isolated namespace
+EXT, EXT_GW = "198.51.100.1/25", "198.51.100.126"
+CEIL_HOST, CEIL_NS = "198.51.100.129", "198.51.100.130"
 
 
 def cpu_s(pid):
     f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
     return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_kib(pid, field):
+    """VmRSS or VmHWM (peak) of pid, KiB."""
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
 
 
 def api(sock, req):
@@ -57,90 +75,165 @@ def api(sock, req):
     return out
 
 
+class Slirp:
+    """A slirp4netns binary; BINARY:MODE sends that "mode" with forwards."""
+
+    def __init__(self, spec):
+        self.path, _, self.mode = spec.partition(":")
+        self.host = "10.0.2.2"
+
+    def up(self, mtu):
+        self.t = Netns("bench")
+        sock = os.path.join(tempfile.mkdtemp(), "api.sock")
+        self.f = start(["-c", f"--mtu={mtu}", "-a", sock], self.t,
+                       binary=self.path)
+        for hp, gp in FWDS:
+            args = {"proto": "tcp", "host_addr": "127.0.0.1",
+                    "host_port": hp, "guest_port": gp}
+            if self.mode:
+                args["mode"] = self.mode
+            api(sock, {"execute": "add_hostfwd", "arguments": args})
+        self.pid = self.f.proc.pid
+        return self.t
+
+    def fwd_addr(self, guest_port):
+        return "127.0.0.1", guest_port + 10000
+
+    def down(self):
+        self.f.finish()
+        self.t.close()
+
+
+class Pasta:
+    """passt's pasta, attached to a namespace like slirp4netns -c."""
+
+    def __init__(self, spec):
+        self.host = EXT_GW  # pasta maps its gateway to the host's loopback
+
+    def up(self, mtu):
+        self.t = Netns("bench", userns=True)  # pasta joins its user ns
+        fw = [a for hp, gp in FWDS for a in ("-t", f"{hp}:{gp}")]
+        self.p = subprocess.Popen(
+            ["pasta", "-f", "-q", "--config-net", "--mtu", str(mtu), *fw,
+             "-u", "none", "-T", "none", "-U", "none", str(self.t.pid)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            preexec_fn=die_with_parent)
+        for _ in range(100):
+            if "198.51.100." in self.t.sh("ip -4 -o addr", check=False).stdout:
+                break
+            time.sleep(0.05)
+        self.pid = self.p.pid
+        return self.t
+
+    def fwd_addr(self, guest_port):
+        return "127.0.0.1", guest_port + 10000
+
+    def down(self):
+        self.p.kill()
+        self.p.wait()
+        self.t.close()
+
+
+class Veth:
+    """A veth pair into the namespace: no forwarder, the kernel's ceiling."""
+
+    def __init__(self, spec):
+        self.host = CEIL_HOST
+        self.pid = None
+
+    def up(self, mtu):
+        self.t = Netns("bench")
+        for cmd in (f"ip link add vb0 mtu {mtu} type veth peer name vb1 "
+                    f"mtu {mtu} netns {self.t.pid}",
+                    f"ip addr add {CEIL_HOST}/25 dev vb0",
+                    "ip link set vb0 up"):
+            subprocess.run(cmd.split(), check=True)
+        self.t.sh(f"ip addr add {CEIL_NS}/25 dev vb1 && ip link set vb1 up")
+        return self.t
+
+    def fwd_addr(self, guest_port):
+        return CEIL_NS, guest_port
+
+    def down(self):
+        self.t.close()  # the namespace takes vb1, and vb0 with it
+
+
+def driver(b):
+    return {PASTA: Pasta, VETH: Veth}.get(b, Slirp)(b)
+
+
 def iperf_result(r, cpu):
-    """(Gbit/s, CPU s per GB) from iperf3 -J output, or None."""
+    """(Gbit/s received, CPU s per GB) from iperf3 -J output, or None."""
     if r.returncode != 0:
         return None
-    s = json.loads(r.stdout)["end"]["sum_received"]
-    return s["bits_per_second"] / 1e9, cpu / (s["bytes"] / 1e9)
+    end = json.loads(r.stdout)["end"]
+    s = end.get("sum_received") or end["sum"]  # TCP, UDP
+    got = s["bytes"] * (1 - s.get("lost_percent", 0) / 100)
+    gbit = s["bits_per_second"] / 1e9 * (1 - s.get("lost_percent", 0) / 100)
+    return gbit, (cpu / (got / 1e9) if cpu is not None else None)
 
 
-def host_client(kind, port, secs, cpu_of):
-    """Run the host-side client of a forward case; cpu_of() is the
-    forwarder's CPU seconds so far. Returns the case's result pair."""
+def run_case(d, t, kind, extra, secs, cpu_of):
+    """The client side of one case; cpu_of() is the forwarder's CPU
+    seconds so far (None without one). Returns the result pair."""
     c0 = cpu_of()
+    used = lambda: (cpu_of() - c0) if c0 is not None else None  # noqa: E731
     if kind == "fwd":
-        r = subprocess.run(["iperf3", "-c", "127.0.0.1", "-p", str(port),
-                            "-t", str(secs), "-J"], capture_output=True,
+        addr, port = d.fwd_addr(5201)
+        r = subprocess.run(["iperf3", "-c", addr, "-p", str(port), "-t",
+                            str(secs), "-J", *extra], capture_output=True,
                            text=True, timeout=secs + 60)
-        return iperf_result(r, cpu_of() - c0)
-    r = subprocess.run([TCP_RR, "connrate", "127.0.0.1", str(port + 1),
-                        str(secs)], capture_output=True, text=True,
-                       timeout=secs + 60)
-    if r.returncode != 0:
-        return None
-    rate = float(r.stdout.split("=")[1])
-    return rate, (cpu_of() - c0) * 1e3 / (rate * secs / 1e3)
+        return iperf_result(r, used())
+    if kind == "connrate":
+        addr, port = d.fwd_addr(5202)
+        r = subprocess.run([TCP_RR, "connrate", addr, str(port), str(secs)],
+                           capture_output=True, text=True, timeout=secs + 60)
+        if r.returncode != 0:
+            return None
+        rate = float(r.stdout.split("=")[1])
+        cpu = used()
+        return rate, (cpu * 1e3 / (rate * secs / 1e3) if cpu is not None
+                      else None)
+    if kind == "latency":
+        r = t.run([TCP_RR, "latency", d.host, "5202", str(2000 * secs)],
+                  timeout=secs * 10 + 60)
+        if r.returncode != 0:
+            return None
+        v = dict(kv.split("=") for kv in r.stdout.split())
+        return float(v["p50_us"]), float(v["p99_us"])
+    r = t.run(["iperf3", "-c", d.host, "-p", "5201", "-t", str(secs), "-J",
+               *extra], timeout=secs + 60)
+    return iperf_result(r, used())
 
 
-def one_fwd(binary, mtu, kind, secs):
-    """A client on the host, a server in the namespace, through a forward
-    (iperf3 on 5201, tcp_rr on 5202); BINARY:MODE sends that "mode"."""
-    binary, _, mode = binary.partition(":")
-    t = Netns("bench")
-    sock = os.path.join(tempfile.mkdtemp(), "api.sock")
-    f = start(["-c", f"--mtu={mtu}", "-a", sock], t, binary=binary)
+def one(binary, mtu, kind, extra, secs, rk_results, name):
+    """One run through a fresh forwarder: (value, second, idle RSS KiB,
+    peak RSS KiB), or None."""
+    if binary == RK:
+        v = rk_results.get(name)
+        return tuple(v.pop(0)) + (None, None) if v else None
+    d = driver(binary)
+    t = d.up(mtu)
     srvs = [t.popen(["iperf3", "-s", "-p", "5201"],
                     stdout=subprocess.DEVNULL),
             t.popen([TCP_RR, "server", "5202"], stdout=subprocess.DEVNULL)]
     time.sleep(0.3)
-    for port in (15201, 15202):
-        args = {"proto": "tcp", "host_addr": "127.0.0.1", "host_port": port,
-                "guest_port": port - 10000}
-        if mode:
-            args["mode"] = mode
-        api(sock, {"execute": "add_hostfwd", "arguments": args})
-    res = host_client(kind, 15201, secs, lambda: cpu_s(f.proc.pid))
+    idle = rss_kib(d.pid, "VmRSS") if d.pid else None
+    res = run_case(d, t, kind, extra, secs,
+                   (lambda: cpu_s(d.pid)) if d.pid else (lambda: None))
+    peak = rss_kib(d.pid, "VmHWM") if d.pid else None
     for p in srvs:
         p.kill()
         p.wait()
-    f.finish()
-    t.close()
-    return res
-
-
-def one(binary, mtu, kind, extra, secs, rk_results):
-    """One run through a fresh forwarder: the case's result pair."""
-    if binary == RK:
-        v = rk_results.get(f"{kind} {mtu}")
-        return tuple(v.pop(0)) if v else None
-    if kind in ("fwd", "connrate"):
-        return one_fwd(binary, mtu, kind, secs)
-    binary = binary.partition(":")[0]
-    t = Netns("bench")
-    f = start(["-c", f"--mtu={mtu}"], t, binary=binary)
-    c0 = cpu_s(f.proc.pid)
-    if kind == "latency":
-        r = t.run([TCP_RR, "latency", "10.0.2.2", "5202",
-                   str(2000 * secs)], timeout=secs * 10 + 60)
-        res = None
-        if r.returncode == 0:
-            v = dict(kv.split("=") for kv in r.stdout.split())
-            res = float(v["p50_us"]), float(v["p99_us"])
-    else:
-        r = t.run(["iperf3", "-c", "10.0.2.2", "-p", "5201", "-t", str(secs),
-                   "-J", *extra], timeout=secs + 60)
-        res = iperf_result(r, cpu_s(f.proc.pid) - c0)
-    f.finish()
-    t.close()
-    return res
+    d.down()
+    return res + (idle, peak) if res else None
 
 
 def rootlesskit_prepass(cases, rounds, secs):
     """rootlesskit needs a real user with subuids: run its rounds first,
     as the test user, each in a namespace of its own. Returns
-    {"kind mtu": [result, ...]}."""
-    want = [(k, m) for _, m, k, _ in cases if k in ("fwd", "connrate")]
+    {case name: [result, ...]}."""
+    want = [c for c in cases if c[2] in ("fwd", "connrate")]
     if not want or not shutil.which("rootlesskit"):
         return {}
     out = tempfile.mkdtemp(prefix="s4-rk-")
@@ -159,79 +252,166 @@ def rootlesskit_prepass(cases, rounds, secs):
         return {}
 
 
+def host_side():
+    """Servers on the (isolated) host, and the interface pasta copies."""
+    for cmd in ("ip link add ext0 type veth peer name ext1",
+                f"ip addr add {EXT} dev ext0", "ip link set ext0 up",
+                "ip link set ext1 up", f"ip route add default via {EXT_GW}"):
+        subprocess.run(cmd.split(), check=True)
+    srvs = [subprocess.Popen(["iperf3", "-s", "-p", "5201"],
+                             stdout=subprocess.DEVNULL,
+                             preexec_fn=die_with_parent),
+            subprocess.Popen([TCP_RR, "server", "5202"],
+                             stdout=subprocess.DEVNULL,
+                             preexec_fn=die_with_parent)]
+    time.sleep(0.5)
+    return srvs
+
+
+def measure(cases, bins, rounds, secs, rk):
+    """Every case for every binary, interleaved: {(case, binary): [...]}"""
+    res = {(c[0], b): [] for c in cases for b in bins}
+    for rnd in range(rounds):
+        for name, mtu, kind, extra in cases:
+            # rotate the order each round, so none always goes first
+            order = bins[rnd % len(bins):] + bins[:rnd % len(bins)]
+            unit, unit2 = UNITS[kind]
+            for b in order:
+                if b == RK and kind not in ("fwd", "connrate"):
+                    continue
+                r = one(b, mtu, kind, extra, secs, rk, name)
+                if r:
+                    res[(name, b)].append(r)
+                second = f"{r[1]:.2f} {unit2}" if r and r[1] is not None \
+                    else ""
+                log(f"round {rnd + 1} {name:24} {label(b)}: " +
+                    (f"{r[0]:.2f} {unit} {second}" if r else "FAILED"))
+    return res
+
+
+def fmt(v):
+    return "-" if v is None else f"{v:.2f}"
+
+
+def median(v):
+    v = [x for x in v if x is not None]
+    return statistics.median(v) if v else None
+
+
+def table(cases, bins, res, rounds, secs):
+    """The markdown table: medians, and ours / the reference (the last
+    slirp4netns binary named)."""
+    ours = bins[0]
+    ref = [b for b in bins if b not in (RK, PASTA, VETH)][-1]
+    out = [f"median of {rounds}, {secs} s each; each cell: value "
+           f"(second figure); ratio: {label(ours)} / {label(ref)}", "",
+           "| test | units | " + " | ".join(label(b) for b in bins) +
+           " | ratio | 2nd ratio |", "|---" * (len(bins) + 4) + "|"]
+    meds = {}
+    for name, _, kind, _ in cases:
+        cells = []
+        for b in bins:
+            v = res[(name, b)]
+            if not v:
+                cells.append("-" if b in (RK, VETH, PASTA) else "failed")
+                continue
+            meds[(name, b)] = (median(x[0] for x in v),
+                               median(x[1] for x in v))
+            cells.append("%s (%s)" % tuple(map(fmt, meds[(name, b)])))
+        ratio = cratio = "-"
+        a, z = meds.get((name, ours)), meds.get((name, ref))
+        if a and z and ours != ref:
+            ratio = f"{a[0] / z[0]:.2f}x"
+            if a[1] is not None and z[1]:
+                cratio = f"{a[1] / z[1]:.2f}x"
+        out.append(f"| {name} | {'%s (%s)' % UNITS[kind]} | " +
+                   " | ".join(cells) + f" | {ratio} | {cratio} |")
+    for what, i, pick in (("idle RSS", 2, median), ("peak RSS", 3, max)):
+        cells = []
+        for b in bins:
+            v = [r[i] for c in cases for r in res[(c[0], b)]
+                 if r[i] is not None]
+            cells.append(f"{pick(v) / 1024:.1f}" if v else "-")
+        out.append(f"| {what} | MiB | " + " | ".join(cells) + " | | |")
+    return "\n".join(out), meds
+
+
+def chart(cases, bins, meds, path):
+    """A PNG of the throughput cases, one bar per binary (gnuplot)."""
+    rows = [c[0] for c in cases if c[2] in ("iperf", "fwd")]
+    if not rows or not shutil.which("gnuplot"):
+        return None
+    dat = path + ".dat"
+    with open(dat, "w") as f:
+        f.write('case ' + " ".join(f'"{label(b)}"' for b in bins) + "\n")
+        for n in rows:
+            f.write(f'"{n}" ' + " ".join(
+                fmt(meds.get((n, b), (None,))[0]) for b in bins) + "\n")
+    script = (f'set terminal pngcairo size 1400,700 font ",10"\n'
+              f'set output "{path}"\n'
+              'set title "Throughput, median (Gbit/s, higher is better)"\n'
+              'set style data histograms\n'
+              'set style histogram clustered gap 1\n'
+              'set style fill solid 0.9 border -1\n'
+              'set datafile missing "-"\n'
+              'set key top right\nset grid ytics\nset yrange [0:*]\n'
+              'set xtics rotate by -25 scale 0\n'
+              f'plot for [i=2:{len(bins) + 1}] "{dat}" using i:xtic(1) '
+              'title columnheader\n')
+    r = subprocess.run(["gnuplot"], input=script, text=True,
+                       capture_output=True)
+    if r.returncode != 0:
+        log(f"gnuplot: {r.stderr.strip()}")
+        return None
+    return path
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--time", type=int, default=5)
     ap.add_argument("--quick", action="store_true",
-                    help="one round, 1 s, two cases: a smoke run")
+                    help="one round, 1 s, three cases: a smoke run")
     ap.add_argument("--cases", default="",
                     help="only the cases whose name contains this")
+    ap.add_argument("--out", default="",
+                    help="folder for results.md, results.json, chart.png")
     ap.add_argument("binaries", nargs="*")
     a = ap.parse_args()
-    bins = a.binaries or [S4, "/usr/bin/slirp4netns"]
+    bins = a.binaries or [S4, "/usr/bin/slirp4netns"] + \
+        [b for b in (PASTA, RK) if shutil.which(b)] + [VETH]
     cases = CASES
     if a.quick:
-        a.rounds, a.time, cases = 1, 1, CASES[:1] + CASES[3:4]
+        a.rounds, a.time = 1, 1
+        cases = [CASES[0], CASES[7], CASES[-1]]
     cases = [c for c in cases if a.cases in c[0]]
+    out = a.out or os.environ.get("BENCH_OUT") or tempfile.mkdtemp(
+        prefix="s4-bench-", dir="/tmp")
+    os.makedirs(out, exist_ok=True)
+    os.environ["BENCH_OUT"] = out
     rk = {}
     if RK in bins and os.environ.get("S4_ISOLATED") != "1":
         rk = rootlesskit_prepass(cases, a.rounds, a.time)
         os.environ["RK_RESULTS"] = json.dumps(rk)
     rk = json.loads(os.environ.get("RK_RESULTS", "{}"))
     isolate()
-    iperf = subprocess.Popen(["iperf3", "-s", "-B", "127.0.0.1", "-p",
-                              "5201"], stdout=subprocess.DEVNULL,
-                             preexec_fn=die_with_parent)
-    rr = subprocess.Popen([TCP_RR, "server", "5202"],
-                          stdout=subprocess.DEVNULL, preexec_fn=die_with_parent)
-    time.sleep(0.5)
-    res = {(c[0], b): [] for c in cases for b in bins}
-    for rnd in range(a.rounds):
-        for name, mtu, kind, extra in cases:
-            # rotate the order each round, so neither always goes first
-            order = bins[rnd % len(bins):] + bins[:rnd % len(bins)]
-            unit, unit2 = UNITS[kind]
-            for b in order:
-                if b == RK and kind not in ("fwd", "connrate"):
-                    continue
-                r = one(b, mtu, kind, extra, a.time, rk)
-                if r:
-                    res[(name, b)].append(r)
-                log(f"round {rnd + 1} {name:22} {b}: " +
-                    (f"{r[0]:.2f} {unit} {r[1]:.2f} {unit2}" if r
-                     else "FAILED"))
-    iperf.kill()
-    rr.kill()
-    ours, ref = bins[0], bins[-1]
-    log(f"\nmedian of {a.rounds}, {a.time} s each; each cell: value "
-        "(second figure), units per row; ratios are first column / last\n")
-    log("| test | units | " + " | ".join(label(b) for b in bins) +
-        " | ratio | 2nd ratio |")
-    log("|---" * (len(bins) + 4) + "|")
-    for name, _, kind, _ in cases:
-        cells, meds = [], {}
-        for b in bins:
-            v = res[(name, b)]
-            if not v:
-                cells.append("-" if b == RK else "failed")
-                continue
-            g = statistics.median(x[0] for x in v)
-            c = statistics.median(x[1] for x in v)
-            meds[b] = (g, c)
-            cells.append(f"{g:.2f} ({c:.2f})")
-        ratio = cratio = "-"
-        if ours in meds and ref in meds and ours != ref:
-            ratio = f"{meds[ours][0] / meds[ref][0]:.2f}x"
-            cratio = f"{meds[ours][1] / meds[ref][1]:.2f}x"
-        unit = "%s (%s)" % UNITS[kind]
-        log(f"| {name} | {unit} | " + " | ".join(cells) +
-            f" | {ratio} | {cratio} |")
+    srvs = host_side()
+    res = measure(cases, bins, a.rounds, a.time, rk)
+    for p in srvs:
+        p.kill()
+    text, meds = table(cases, bins, res, a.rounds, a.time)
+    log("\n" + text)
+    open(os.path.join(out, "results.md"), "w").write(text + "\n")
+    json.dump({f"{n} | {label(b)}": v for (n, b), v in res.items()},
+              open(os.path.join(out, "results.json"), "w"), indent=1)
+    png = chart(cases, bins, meds, os.path.join(out, "chart.png"))
+    log(f"\nresults: {out}/results.md" + (f", chart: {png}" if png else ""))
 
 
 def label(b):
-    if b == RK:
-        return "rootlesskit builtin"
+    if b in (RK, PASTA, VETH):
+        return {RK: "rootlesskit builtin", PASTA: "pasta",
+                VETH: "veth (ceiling)"}[b]
     path, _, mode = b.partition(":")
     name = os.path.basename(os.path.dirname(path)) + "/" + \
         os.path.basename(path)

@@ -3,7 +3,7 @@
 """bench.py's rootlesskit rounds: run as the test user (as_test_user), in a
 network namespace made for it. rootlesskit --net=slirp4netns
 --port-driver=builtin with a server inside; the client on the host side.
-Writes {"kind mtu": [[value, second], ...]} to $RK_OUT."""
+Writes {case name: [[value, second], ...]} to $RK_OUT."""
 import json
 import tempfile
 from nslib import *
@@ -30,7 +30,7 @@ def tree_cpu(pid):
     return total
 
 
-def one(kind, mtu):
+def one(kind, mtu, extra):
     state = tempfile.mkdtemp()
     api = os.path.join(state, "s", "api.sock")
     child = (f"iperf3 -s -p 5201 >/dev/null & {TCP_RR} server 5202 "
@@ -56,7 +56,8 @@ def one(kind, mtu):
         c0 = tree_cpu(p.pid)
         if kind == "fwd":
             r = subprocess.run(["iperf3", "-c", "127.0.0.1", "-p", "15201",
-                                "-t", str(secs), "-J"], capture_output=True,
+                                "-t", str(secs), "-J", *extra],
+                               capture_output=True,
                                text=True, timeout=secs + 60)
             if r.returncode == 0:
                 s = json.loads(r.stdout)["end"]["sum_received"]
@@ -77,9 +78,9 @@ def one(kind, mtu):
 
 out = {}
 for _ in range(rounds):
-    for kind, mtu in want:
-        r = one(kind, mtu)
-        log(f"rootlesskit {kind} {mtu}: {r}")
+    for name, mtu, kind, extra in want:
+        r = one(kind, mtu, extra)
+        log(f"rootlesskit {name}: {r}")
         if r:
-            out.setdefault(f"{kind} {mtu}", []).append(r)
+            out.setdefault(name, []).append(r)
 json.dump(out, open(os.environ["RK_OUT"], "w"))

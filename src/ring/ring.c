@@ -12,7 +12,11 @@
  *
  * The buffer area is one mapping, registered with the kernel when it allows
  * (registered buffers count against RLIMIT_MEMLOCK; without them READ_FIXED
- * becomes READ).
+ * becomes READ). The table is registered empty and each buffer joins it on
+ * its first use: registering pins a buffer's pages, and pinning all of them
+ * up front made an idle forwarder at MTU 65520 hold 4 MiB it might never
+ * touch (slirp4netns holds 3 MiB in all). A buffer the kernel refuses to
+ * pin is used unregistered.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -96,8 +100,11 @@ struct ring *ring_new(unsigned nbufs, size_t buf_size, bool try_uring,
 		rc = uring_setup(r);
 	if (try_uring && rc == 0) {
 		r->uring = true;
-		r->fixed = io_uring_register_buffers(&r->ring, r->bufs,
-						     nbufs) == 0;
+		r->pinned = calloc(nbufs, sizeof(*r->pinned));
+		if (!r->pinned)
+			goto nomem;
+		r->fixed = io_uring_register_buffers_sparse(&r->ring, nbufs) ==
+			   0;
 		return r;
 	}
 	if (try_uring)
@@ -201,6 +208,7 @@ void ring_free(struct ring *r)
 	if (r->mem && r->mem != MAP_FAILED)
 		munmap(r->mem, r->mem_len);
 	free(r->bufs);
+	free(r->pinned);
 	free(r);
 }
 
@@ -240,6 +248,33 @@ static struct io_uring_sqe *sqe_get(struct ring *r)
 	return sqe;
 }
 
+/**
+ * pinned() - Whether a buffer is in the registered table, adding it on its
+ *	      first use
+ * @r:		ring
+ * @buf:	buffer index
+ * Return: true if READ_FIXED/WRITE_FIXED may name it
+ */
+static bool pinned(struct ring *r, unsigned buf)
+{
+	if (!r->fixed || r->pinned[buf] == PIN_REFUSED)
+		return false;
+	if (r->pinned[buf] == PIN_YES)
+		return true;
+	if (io_uring_register_buffers_update_tag(&r->ring, buf, &r->bufs[buf],
+						 NULL, 1) == 1) {
+		r->pinned[buf] = PIN_YES;
+		return true;
+	}
+	r->pinned[buf] = PIN_REFUSED; /* RLIMIT_MEMLOCK, most likely */
+	return false;
+}
+
+bool ring_buf_pinned(const struct ring *r, unsigned buf)
+{
+	return r->uring && r->fixed && r->pinned[buf] == PIN_YES;
+}
+
 void ring_read_fixed(struct ring *r, int fd, unsigned buf, size_t len,
 		     union ring_ref ref)
 {
@@ -248,7 +283,7 @@ void ring_read_fixed(struct ring *r, int fd, unsigned buf, size_t len,
 	if (!r->uring)
 		return ring_fb_read(r->fb, fd, ring_buf(r, buf), len, ref);
 	sqe = sqe_get(r);
-	if (r->fixed)
+	if (pinned(r, buf))
 		io_uring_prep_read_fixed(sqe, fd, ring_buf(r, buf), len, 0,
 					 buf);
 	else
@@ -264,7 +299,7 @@ void ring_write_fixed(struct ring *r, int fd, unsigned buf, size_t len,
 	if (!r->uring)
 		return ring_fb_write(r->fb, fd, ring_buf(r, buf), len, ref);
 	sqe = sqe_get(r);
-	if (r->fixed)
+	if (pinned(r, buf))
 		io_uring_prep_write_fixed(sqe, fd, ring_buf(r, buf), len, 0,
 					  buf);
 	else
@@ -374,7 +409,7 @@ static int uring_register(struct ring *r, unsigned op, void *arg, unsigned n)
 
 int ring_start(struct ring *r)
 {
-	struct io_uring_restriction res[ARRAY_SIZE(allowed_ops) + 1];
+	struct io_uring_restriction res[ARRAY_SIZE(allowed_ops) + 2];
 	int rc, en;
 
 	if (!r->uring)
@@ -387,6 +422,11 @@ int ring_start(struct ring *r)
 	res[ARRAY_SIZE(allowed_ops)].opcode =
 		IORING_RESTRICTION_SQE_FLAGS_ALLOWED;
 	res[ARRAY_SIZE(allowed_ops)].sqe_flags = IOSQE_BUFFER_SELECT;
+	/* buffers join the registered table on first use (see the top) */
+	res[ARRAY_SIZE(allowed_ops) + 1].opcode =
+		IORING_RESTRICTION_REGISTER_OP;
+	res[ARRAY_SIZE(allowed_ops) + 1].register_op =
+		IORING_REGISTER_BUFFERS_UPDATE;
 	rc = uring_register(r, IORING_REGISTER_RESTRICTIONS, res,
 			    ARRAY_SIZE(res));
 	en = uring_register(r, IORING_REGISTER_ENABLE_RINGS, NULL, 0);

@@ -91,6 +91,9 @@ struct io_uring *ring_uring(struct ring *r);
 bool ring_is_uring(const struct ring *r);
 const char *ring_describe(const struct ring *r);
 void *ring_buf(struct ring *r, unsigned idx);
+/* Whether buffer @idx is in the registered table yet (it joins on first
+ * use): for the tests. */
+bool ring_buf_pinned(const struct ring *r, unsigned idx);
 
 /**
  * ring_pbuf_init() - Provided buffers for multishot reads (Linux 6.7+)

@@ -4,15 +4,20 @@
 #define S4_RING_INT_H
 
 #include <liburing.h>
+#include <stdint.h>
 #include <sys/uio.h>
 
 #include "ring.h"
 
 struct ring_fb; /* poll(2) backend state, ring_poll.c */
 
+/* a buffer's place in the registered table: it joins on first use */
+enum pin { PIN_NOT_YET, PIN_YES, PIN_REFUSED };
+
 struct ring {
 	bool uring;
-	bool fixed; /* buffers registered: READ_FIXED/WRITE_FIXED */
+	bool fixed; /* a registered table: READ_FIXED/WRITE_FIXED */
+	uint8_t *pinned; /* per buffer: enum pin */
 	unsigned setup_flags;
 	struct io_uring ring;
 	struct ring_fb *fb;

@@ -39,13 +39,29 @@ def tcp_echo(host, port, nbytes, family=socket.AF_INET):
           len(got))
 
 
+def probe(s):
+    """What a connected socket leads to: "PEER echo", "PEER eof" or the
+    errno of the step that failed."""
+    import errno
+    try:
+        peer = s.getpeername()[0]
+        s.settimeout(2)
+        s.sendall(b"?")
+        return peer + (" echo" if s.recv(1) == b"?" else " eof")
+    except socket.timeout:
+        return "timeout"
+    except OSError as e:
+        return errno.errorcode.get(e.errno, str(e.errno))
+
+
 def tcp_connect_error(host, port, family=socket.AF_INET):
     """Try to connect; print the errno name, or "connected"."""
     s = socket.socket(family, socket.SOCK_STREAM)
     s.settimeout(10)
     try:
         s.connect((host, int(port)))
-        print("connected")
+        # what answered: enough to tell a real path from a stray one
+        print("connected", s.getsockname()[0], "->", probe(s))
     except socket.timeout:
         print("timeout")
     except OSError as e:

@@ -36,6 +36,12 @@ if stage == "child":
                                              ["300000"]),
                        capture_output=True, text=True)
     print("OUT", json.dumps(r.stdout.strip()), flush=True)
+    # the namespace's own account of that connect, for a failure message
+    r = subprocess.run(["nstat", "-az", "TcpActiveOpens", "TcpAttemptFails",
+                        "TcpInSegs", "TcpEstabResets", "IcmpInDestUnreachs",
+                        "TcpExtLockDroppedIcmps"], capture_output=True,
+                       text=True)
+    print("NSTAT", json.dumps(" ".join(r.stdout.split()[1:])), flush=True)
     srv = subprocess.Popen([sys.executable, PEER, "serve-tcp-echo", "0.0.0.0",
                             "80", "1"], stdout=subprocess.PIPE, text=True,
                            preexec_fn=die_with_parent)
@@ -61,6 +67,7 @@ def run(name, flags, port_driver="slirp4netns", gw="10.0.2.2",
     state = os.path.join(tmp, "state-" + name)
     cfg = {"gw": gw, "port": host.port, "no_loopback": no_loopback, "v6": v6,
            "api": os.path.join(state, "api.sock")}
+    seen = len(host.peers)
     p = subprocess.Popen(
         ["rootlesskit", "--net=slirp4netns", "--slirp4netns-binary=" + S4,
          "--state-dir=" + state, "--copy-up=/etc",
@@ -85,7 +92,9 @@ def run(name, flags, port_driver="slirp4netns", gw="10.0.2.2",
               f"{name}: an IPv6 address from fd00::/64 (SLAAC)")
     res = json.loads(out["OUT"])
     if no_loopback:
-        check(res == "ENETUNREACH", f"{name}: host loopback refused ({res})")
+        check(res == "ENETUNREACH", f"{name}: host loopback refused ({res}; "
+              f"the host's server saw {host.peers[seen:]}; "
+              f"{json.loads(out['NSTAT'])})")
     else:
         sent, got, n = res.split()
         check(sent == got, f"{name}: inside -> host loopback, 300 kB echoed")

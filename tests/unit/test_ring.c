@@ -190,3 +190,43 @@ Test(ring, restricted_to_our_opcodes)
 		     c[0].res);
 	ring_free(r);
 }
+
+/* Resident pages of the process, KiB */
+static long rss_kib(void)
+{
+	long pages = 0, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	cr_assert_not_null(f);
+	cr_assert_eq(fscanf(f, "%ld %ld", &pages, &resident), 2);
+	fclose(f);
+	return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/* Registered buffers are pinned on first use, after the ring is restricted
+ * and started: a buffer never used costs no memory. */
+Test(ring, buffers_pinned_on_first_use)
+{
+	enum { N = 64, SIZE = 65536 };
+	struct ring_cqe c[1];
+	long before = rss_kib();
+
+	r = ring_new(N, SIZE, true, NULL);
+	cr_assert_not_null(r);
+	cr_assert_eq(ring_start(r), 0);
+	cr_assert_lt(rss_kib() - before, N * SIZE / 1024 / 4,
+		     "4 MiB of buffers, resident before use: %ld KiB",
+		     rss_kib() - before);
+	cr_assert(!ring_buf_pinned(r, 5));
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0,
+				sv),
+		     0);
+	memcpy(ring_buf(r, 5), "fixed", 5);
+	ring_write_fixed(r, sv[0], 5, 5, ring_ref(RING_TAP_TX, 0, 5));
+	cr_assert_eq(collect(c, 1), 1);
+	cr_assert_eq(c[0].res, 5, "a write from a buffer pinned now: %d",
+		     c[0].res);
+	cr_assert(ring_buf_pinned(r, 5), "%s", ring_describe(r));
+	cr_assert(!ring_buf_pinned(r, 6));
+	ring_free(r);
+}
