@@ -53,17 +53,40 @@ EXT, EXT_GW = "198.51.100.1/25", "198.51.100.126"
 CEIL_HOST, CEIL_NS = "198.51.100.129", "198.51.100.130"
 
 
+def family(pid):
+    """pid and its children: our helper lives as long as the forwarder, so
+    its CPU and memory count too."""
+    try:
+        kids = open(f"/proc/{pid}/task/{pid}/children").read().split()
+    except OSError:
+        kids = []
+    return [pid] + [int(k) for k in kids]
+
+
 def cpu_s(pid):
-    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for p in family(pid):
+        try:
+            f = open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
-def rss_kib(pid, field):
-    """VmRSS or VmHWM (peak) of pid, KiB."""
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return 0
+def mem_kib(pid, file, field):
+    """A memory figure of pid and its children, KiB: Pss from smaps_rollup
+    (shared library pages counted once, not once per process) or VmHWM,
+    the peak, from status."""
+    total = 0
+    for p in family(pid):
+        try:
+            for line in open(f"/proc/{p}/{file}"):
+                if line.startswith(field + ":"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
 
 
 def api(sock, req):
@@ -207,7 +230,7 @@ def run_case(d, t, kind, extra, secs, cpu_of):
 
 
 def one(binary, mtu, kind, extra, secs, rk_results, name):
-    """One run through a fresh forwarder: (value, second, idle RSS KiB,
+    """One run through a fresh forwarder: (value, second, idle PSS KiB,
     peak RSS KiB), or None."""
     if binary == RK:
         v = rk_results.get(name)
@@ -218,10 +241,10 @@ def one(binary, mtu, kind, extra, secs, rk_results, name):
                     stdout=subprocess.DEVNULL),
             t.popen([TCP_RR, "server", "5202"], stdout=subprocess.DEVNULL)]
     time.sleep(0.3)
-    idle = rss_kib(d.pid, "VmRSS") if d.pid else None
+    idle = mem_kib(d.pid, "smaps_rollup", "Pss") if d.pid else None
     res = run_case(d, t, kind, extra, secs,
                    (lambda: cpu_s(d.pid)) if d.pid else (lambda: None))
-    peak = rss_kib(d.pid, "VmHWM") if d.pid else None
+    peak = mem_kib(d.pid, "status", "VmHWM") if d.pid else None
     for p in srvs:
         p.kill()
         p.wait()
@@ -326,7 +349,7 @@ def table(cases, bins, res, rounds, secs):
                 cratio = f"{a[1] / z[1]:.2f}x"
         out.append(f"| {name} | {'%s (%s)' % UNITS[kind]} | " +
                    " | ".join(cells) + f" | {ratio} | {cratio} |")
-    for what, i, pick in (("idle RSS", 2, median), ("peak RSS", 3, max)):
+    for what, i, pick in (("idle PSS", 2, median), ("peak RSS", 3, max)):
         cells = []
         for b in bins:
             v = [r[i] for c in cases for r in res[(c[0], b)]

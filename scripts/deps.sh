@@ -7,7 +7,7 @@ liburing-dev libslirp-dev libglib2.0-dev libcap-dev libseccomp-dev libjsmn-dev
 libmnl-dev
 libcriterion-dev go-md2man clang-14 libclang-rt-14-dev
 python3 iproute2 util-linux iputils-ping procps valgrind
-iperf3 slirp4netns rootlesskit
+iperf3 slirp4netns rootlesskit passt gnuplot-nox
 podman runc busybox-static uidmap catatonit tar"
 missing=""
 for p in $PKGS; do

@@ -42,7 +42,9 @@ struct api_conn {
 	size_t drained;
 	char *reply;
 	size_t reply_len, sent;
-	char buf[API_MAX_REQUEST];
+	/* allocated per client: 256 slots of inline buffers were 1 MiB of
+	 * resident memory for an API that is mostly idle */
+	char *buf;
 };
 
 struct api {
@@ -110,8 +112,10 @@ static void conn_close(struct api_conn *k)
 {
 	close(k->fd);
 	free(k->reply);
+	free(k->buf);
 	k->fd = -1;
 	k->reply = NULL;
+	k->buf = NULL;
 	k->gen++;
 }
 
@@ -126,7 +130,7 @@ static union ring_ref conn_ref(struct api *a, struct api_conn *k,
 
 static void conn_recv(struct api *a, struct api_conn *k)
 {
-	ring_recv(a->c->ring, k->fd, k->buf + k->len, sizeof(k->buf) - k->len,
+	ring_recv(a->c->ring, k->fd, k->buf + k->len, API_MAX_REQUEST - k->len,
 		  conn_ref(a, k, API_RECV));
 }
 
@@ -167,7 +171,7 @@ static void conn_received(struct api *a, struct api_conn *k, int res)
 	end = json_value_end(k->buf, k->len);
 	if (end)
 		conn_answer(a, k, end);
-	else if (res == 0 || k->len == sizeof(k->buf))
+	else if (res == 0 || k->len == API_MAX_REQUEST)
 		conn_answer(a, k, k->len); /* EOF, or too large */
 	else
 		conn_recv(a, k);
@@ -175,7 +179,7 @@ static void conn_received(struct api *a, struct api_conn *k, int res)
 
 static void conn_drain(struct api *a, struct api_conn *k)
 {
-	ring_recv(a->c->ring, k->fd, k->buf, sizeof(k->buf),
+	ring_recv(a->c->ring, k->fd, k->buf, API_MAX_REQUEST,
 		  conn_ref(a, k, API_DRAIN));
 }
 
@@ -220,8 +224,10 @@ static void accepted(struct api *a, int res)
 	for (unsigned i = 0; i < API_SLOTS && !k; i++)
 		if (a->conns[i].fd < 0)
 			k = &a->conns[i];
-	if (!k) {
-		close(res); /* every slot busy with a client that is silent */
+	if (k)
+		k->buf = malloc(API_MAX_REQUEST);
+	if (!k || !k->buf) {
+		close(res); /* every slot busy with a silent client, or no memory */
 		return;
 	}
 	k->fd = res;

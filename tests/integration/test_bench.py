@@ -1,0 +1,34 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The benchmark's smoke run (bench/bench.py --quick): this binary, the
+original and the veth ceiling each get a figure in every case, and the
+table, the JSON and the chart are written. Figures are not judged here:
+speed lives in the benchmark, not in tests."""
+import json
+import tempfile
+from nslib import *
+
+if not shutil.which("iperf3"):
+    skip("iperf3 not installed")
+bench = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                     "bench", "bench.py")
+out = tempfile.mkdtemp(prefix="s4-bench-smoke-")
+bins = [S4, "/usr/bin/slirp4netns", "veth"]
+if not os.path.exists(bins[1]):
+    bins.pop(1)
+r = subprocess.run([sys.executable, bench, "--quick", "--out", out, *bins],
+                   capture_output=True, text=True, timeout=240)
+check(r.returncode == 0, f"bench.py --quick exits 0 ({r.returncode}: "
+      f"{r.stderr[-2000:]})")
+table = open(os.path.join(out, "results.md")).read()
+rows = [l for l in table.splitlines() if l.startswith("| ") and
+        "|---" not in l][1:]
+check(len(rows) == 3 + 2, f"three cases and two memory rows ({len(rows)})")
+check("failed" not in table, f"a figure in every cell:\n{table}")
+res = json.load(open(os.path.join(out, "results.json")))
+check(all(v for k, v in res.items()), f"every run measured: {res}")
+check(all(isinstance(v[0][0], float) and v[0][0] > 0 for v in res.values()),
+      "every figure is a positive number")
+png = open(os.path.join(out, "chart.png"), "rb").read(8)
+check(png == b"\x89PNG\r\n\x1a\n", "the chart is a PNG")
+shutil.rmtree(out, ignore_errors=True)
