@@ -224,8 +224,8 @@ static void accepted(struct api *a, int res)
 	for (unsigned i = 0; i < API_SLOTS && !k; i++)
 		if (a->conns[i].fd < 0)
 			k = &a->conns[i];
-	if (k)
-		k->buf = malloc(API_MAX_REQUEST);
+	if (k) /* zeroed: valgrind cannot see the ring's recv fill it */
+		k->buf = calloc(1, API_MAX_REQUEST);
 	if (!k || !k->buf) {
 		close(res); /* every slot busy with a silent client, or no memory */
 		return;

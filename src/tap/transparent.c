@@ -14,6 +14,14 @@
  *    refused connect looks like a timeout);
  *  - a rule "fwmark MARK lookup TABLE" (IPv4 and IPv6);
  *  - in TABLE, "local 0.0.0.0/0 dev lo" and "local ::/0 dev lo".
+ * And one for the rate of connections: our socket closes first, so each
+ * connection leaves a TIME_WAIT entry for 10.0.2.2:port -> service for
+ * 60 s. The default net.ipv4.tcp_tw_reuse=2 reuses those for loopback
+ * addresses only; 10.0.2.2 is not one, so one client address ran out of
+ * the namespace's 28,232 ephemeral ports after 28,232 connections in a
+ * minute (connect: EADDRNOTAVAIL), and before that the search for a free
+ * port took half our CPU. tcp_tw_reuse=1 lets a new connection take over
+ * an entry older than a second (TCP timestamps keep old segments out).
  *
  * The helper runs this, lazily: only a namespace that gets a splice
  * forward is touched. The netlink socket and the sysctl file are opened
@@ -41,7 +49,8 @@
 static const char *const sysctls[TRANSPARENT_SYSCTLS] = {
 	"/proc/sys/net/ipv4/tcp_fwmark_accept",
 	"/proc/sys/net/ipv4/fwmark_reflect",
-	"/proc/sys/net/ipv6/fwmark_reflect",
+	"/proc/sys/net/ipv4/tcp_tw_reuse",
+	"/proc/sys/net/ipv6/fwmark_reflect", /* last: absent without IPv6 */
 };
 
 void transparent_open(struct transparent *t)

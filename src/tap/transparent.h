@@ -7,7 +7,7 @@
 
 /* Rules in the target namespace that let a splice forward's socket there
  * use the client's address as its own (see transparent.c). */
-enum { TRANSPARENT_SYSCTLS = 3 };
+enum { TRANSPARENT_SYSCTLS = 4 };
 
 struct transparent {
 	struct mnl_socket *nl;

@@ -6,6 +6,7 @@ the real address for a remote one), through the rules the helper puts in
 the namespace, which are gone again after exit. If the mark or table is
 taken, it says so and falls back to the namespace's own address."""
 import tempfile
+import threading
 from nslib import *
 
 isolate()
@@ -56,6 +57,28 @@ for port, path in ((18090, "slirp"), (18080, "splice")):
           f"{path}: a remote client is seen with its own address")
 check(seen(v6, "::1", 18081) == "fd00::2",
       "IPv6 splice: a loopback client is seen as fd00::2")
+# Many short connections from one client address: our namespace socket
+# closes first, so each leaves a TIME_WAIT entry 10.0.2.2:port -> service.
+# With 5,000 ephemeral ports in the namespace, 7,000 in a row need
+# tcp_tw_reuse=1 there (the default reuses loopback addresses' only).
+t.sh("sysctl -qw net.ipv4.ip_local_port_range='40000 44999'")
+churn = serve(t, "0.0.0.0", 82)
+threading.Thread(target=lambda: [None for _ in churn.stdout],
+                 daemon=True).start()  # it prints every peer: keep reading
+check(add(sock, proto="tcp", host_port=18082, guest_port=82,
+          mode="splice") == {"return": {"id": 4}}, "a forward to churn")
+echoed = 0
+try:
+    for i in range(7000):
+        with socket.create_connection(("127.0.0.1", 18082), timeout=5) as c:
+            c.sendall(b"x")
+            echoed += c.recv(1) == b"x"
+except OSError as e:
+    log(f"connection {echoed + 1}: {e}")
+check(echoed == 7000, f"7,000 short connections in a row from one address, "
+      f"5,000 ports in the namespace ({echoed} echoed)")
+check(t.sh("sysctl -n net.ipv4.tcp_tw_reuse").stdout.strip() == "1",
+      "tcp_tw_reuse=1 in the namespace while forwarding")
 during = rules(t)
 check("fwmark 0x5334 lookup 21300" in during, "the rules while running")
 status, out, err = f.finish()
@@ -63,8 +86,9 @@ check("cannot keep" not in err, f"no fallback warning ({err!r})")
 after = rules(t)
 check("0x5334" not in after and after.strip().endswith("0"),
       f"rules and routes gone after exit ({after!r})")
-check(t.sh("sysctl -n net.ipv4.tcp_fwmark_accept net.ipv4.fwmark_reflect"
-           ).stdout.split() == ["0", "0"], "sysctls restored")
+check(t.sh("sysctl -n net.ipv4.tcp_fwmark_accept net.ipv4.fwmark_reflect "
+           "net.ipv4.tcp_tw_reuse").stdout.split() == ["0", "0", "2"],
+      "sysctls restored")
 t.close()
 
 # someone else's rule already uses the mark: fall back, leave it alone
