@@ -143,6 +143,8 @@ static int latency(const char *host, const char *port, long count)
 	}
 	qsort(us, count, sizeof(*us), cmp);
 	printf("p50_us=%.1f p99_us=%.1f\n", us[count / 2], us[count * 99 / 100]);
+	free(us); /* a leak fails the sanitizer build's smoke run */
+	close(fd);
 	return 0;
 }
 
