@@ -194,12 +194,38 @@ void ring_read_multishot(struct ring *r, int fd, union ring_ref ref)
 	io_uring_sqe_set_data64(sqe, ref.u64);
 }
 
+/**
+ * cancel_all() - End every operation in the kernel before the ring goes
+ * @r:		ring
+ *
+ * An armed poll holds its file. Left to the kernel's teardown of the ring,
+ * which runs after we exit, a forward's listening socket outlived the
+ * process: a new slirp4netns binding the same port got EADDRINUSE in about
+ * one restart in six. So: the queued removals go in, and whatever is still
+ * armed is cancelled, synchronously (Linux 6.0; before that, the old race).
+ */
+static void cancel_all(struct ring *r)
+{
+	struct io_uring_sync_cancel_reg reg = {
+		.flags = IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_ALL,
+		.timeout = { .tv_sec = -1, .tv_nsec = -1 },
+	};
+
+	io_uring_submit(&r->ring);
+	io_uring_register_sync_cancel(&r->ring, &reg);
+	/* with DEFER_TASKRUN the cancelled requests are finished, and their
+	 * files let go, only in our own task's work: run it now */
+	io_uring_get_events(&r->ring);
+}
+
 void ring_free(struct ring *r)
 {
 	if (!r)
 		return;
-	if (r->uring)
+	if (r->uring) {
+		cancel_all(r);
 		io_uring_queue_exit(&r->ring);
+	}
 	if (r->br)
 		munmap(r->br, r->br_len);
 	if (r->pmem)
@@ -409,7 +435,7 @@ static int uring_register(struct ring *r, unsigned op, void *arg, unsigned n)
 
 int ring_start(struct ring *r)
 {
-	struct io_uring_restriction res[ARRAY_SIZE(allowed_ops) + 2];
+	struct io_uring_restriction res[ARRAY_SIZE(allowed_ops) + 3];
 	int rc, en;
 
 	if (!r->uring)
@@ -427,6 +453,11 @@ int ring_start(struct ring *r)
 		IORING_RESTRICTION_REGISTER_OP;
 	res[ARRAY_SIZE(allowed_ops) + 1].register_op =
 		IORING_REGISTER_BUFFERS_UPDATE;
+	/* and everything is cancelled before the ring goes (ring_free()) */
+	res[ARRAY_SIZE(allowed_ops) + 2].opcode =
+		IORING_RESTRICTION_REGISTER_OP;
+	res[ARRAY_SIZE(allowed_ops) + 2].register_op =
+		IORING_REGISTER_SYNC_CANCEL;
 	rc = uring_register(r, IORING_REGISTER_RESTRICTIONS, res,
 			    ARRAY_SIZE(res));
 	en = uring_register(r, IORING_REGISTER_ENABLE_RINGS, NULL, 0);
