@@ -105,7 +105,7 @@ static int signals_init(struct ctx *c)
 int loop_init(struct ctx *c, int tapfd, struct err *e)
 {
 	size_t size;
-	unsigned nbufs = tap_bufs(c->o->mtu, &size);
+	unsigned nbufs = tap_bufs(c->o->mtu, tap_vnet(tapfd), &size);
 	struct fwd_backend backend;
 	int rc;
 

@@ -18,7 +18,12 @@
 
 int tap_open(const char *name, struct err *e)
 {
-	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
+	/* A virtio-net header on each frame lets the namespace hand us TCP
+	 * segments of up to 64 KiB whatever the MTU, checksum not done
+	 * (TSO and checksum offload; IPv4): at MTU 1500 that is 40 times fewer
+	 * frames through libslirp from the namespace. tap.c reads the
+	 * header back with TUNGETIFF, so a TAP opened elsewhere works too. */
+	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR };
 	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
 
 	if (fd < 0)
@@ -31,6 +36,10 @@ int tap_open(const char *name, struct err *e)
 		close(fd);
 		return err_set(e, rc, "ioctl(TUNSETIFF): %s", strerror(-rc));
 	}
+	/* Without it the header just stays empty: frames as before. No TSO6:
+	 * libslirp answers an IPv6 packet over the MTU with "packet too big"
+	 * (IPv4 it takes whole). */
+	ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4);
 	return fd;
 }
 

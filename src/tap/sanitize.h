@@ -34,4 +34,19 @@ extern const char *const sanitize_names[SAN_NUM_VERDICTS];
  */
 enum sanitize_verdict sanitize_frame(const uint8_t *f, size_t len);
 
+/**
+ * sanitize_csum_partial() - Finish a checksum the guest left to the device
+ * @f:		Ethernet frame
+ * @len:	its length
+ * @start:	where the checksummed part starts (virtio_net_hdr.csum_start)
+ * @off:	where in it the checksum goes, from @start (csum_offset)
+ *
+ * With checksum offload the guest writes only the pseudo-header's sum into
+ * the checksum field; the one's-complement sum from @start to the end,
+ * that field included, completes it. libslirp checks every checksum, so
+ * this must be done before it sees the frame.
+ * Return: 0, or -EINVAL if @start and @off do not fit in the frame
+ */
+int sanitize_csum_partial(uint8_t *f, size_t len, size_t start, size_t off);
+
 #endif

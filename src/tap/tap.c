@@ -24,6 +24,14 @@
  * Before libslirp, every frame passes sanitize_frame() and IPv4 fragments
  * are reassembled by reasm.c: libslirp's own reassembly is unsafe.
  *
+ * A TAP we open has IFF_VNET_HDR with TSO and checksum offload (see
+ * tap_open()): each frame starts with a struct virtio_net_hdr, and an IPv4
+ * TCP segment from the namespace may be up to 64 KiB at any MTU, its checksum
+ * left to us (sanitize_csum_partial()). libslirp takes such a segment
+ * whole, as it does at MTU 65520; what it sends is never larger than the
+ * MTU, so our header on the way back is all zeroes. A TAP fd passed in
+ * without the flag (tapfd mode, BESS) carries bare frames as before.
+ *
  * The fd is O_NONBLOCK, else io_uring hands every tun read to a worker
  * thread. A read that still says EAGAIN waits on a poll before it is retried.
  * EIO/EBADFD means the device is gone (deleted in the namespace): one
@@ -36,11 +44,13 @@
 #include <fcntl.h>
 #include <liburing.h>
 #include <linux/if_tun.h>
+#include <linux/virtio_net.h>
 #include <net/if.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "../ctx.h"
@@ -59,6 +69,8 @@ enum {
 	TAP_TX_MIN = 32,
 	TAP_TX_MAX = 256,
 	ETH_OVERHEAD = 14 + 4, /* header, and room for a VLAN tag */
+	VNET_HDR = sizeof(struct virtio_net_hdr),
+	GSO_MAX = 65535, /* an IP packet's largest, so a TSO segment's */
 };
 
 struct tap {
@@ -71,16 +83,26 @@ struct tap {
 	unsigned rx_waiting; /* reads parked behind a poll after EAGAIN */
 	bool poll_armed;
 	bool multishot;
+	bool vnet; /* frames carry a struct virtio_net_hdr */
 	unsigned long dropped[SAN_NUM_VERDICTS];
 	struct reasm *reasm;
 	struct timer *check; /* NULL for BESS: not a TAP */
 };
 
-unsigned tap_bufs(unsigned mtu, size_t *size)
+bool tap_vnet(int fd)
+{
+	struct ifreq ifr = { 0 };
+
+	return ioctl(fd, TUNGETIFF, &ifr) == 0 && (ifr.ifr_flags & IFF_VNET_HDR);
+}
+
+unsigned tap_bufs(unsigned mtu, bool vnet, size_t *size)
 {
 	unsigned ntx;
 
-	*size = (mtu + ETH_OVERHEAD + 63) & ~(size_t)63;
+	*size = vnet ? VNET_HDR + ETH_OVERHEAD + GSO_MAX
+		     : mtu + ETH_OVERHEAD;
+	*size = (*size + 63) & ~(size_t)63;
 	ntx = TAP_TX_BUDGET / *size;
 	if (ntx < TAP_TX_MIN)
 		ntx = TAP_TX_MIN;
@@ -121,7 +143,8 @@ struct tap *tap_new(struct ctx *c, int fd)
 	t->c = c;
 	t->fd = fd;
 	t->reasm = reasm_new();
-	nbufs = tap_bufs(c->o->mtu, &t->buf_size);
+	t->vnet = c->o->target_type != TARGET_BESS && tap_vnet(fd);
+	nbufs = tap_bufs(c->o->mtu, t->vnet, &t->buf_size);
 	t->ntx = nbufs - TAP_RX_DEPTH;
 	t->free_tx = calloc(t->ntx, sizeof(*t->free_tx));
 	if (!t->free_tx || !t->reasm) {
@@ -195,20 +218,30 @@ ssize_t tap_send(const void *buf, size_t len, void *opaque)
 	unsigned slot;
 	ssize_t n;
 
-	if (len > t->buf_size)
+	size_t hdr = t->vnet ? VNET_HDR : 0;
+	static const struct virtio_net_hdr none; /* no offload asked */
+
+	if (len + hdr > t->buf_size)
 		return -1; /* larger than the MTU we set: never sent */
 	if (t->nfree) {
+		uint8_t *b;
+
 		slot = t->free_tx[--t->nfree];
-		memcpy(ring_buf(c->ring, slot), buf, len);
-		ring_write_fixed(c->ring, t->fd, slot, len,
+		b = ring_buf(c->ring, slot);
+		memcpy(b, &none, hdr);
+		memcpy(b + hdr, buf, len);
+		ring_write_fixed(c->ring, t->fd, slot, len + hdr,
 				 ring_ref(RING_TAP_TX, 0, slot));
 		return len;
 	}
 	ring_submit(c->ring); /* frames queued before this one go first */
-	n = write(t->fd, buf, len);
+	n = writev(t->fd,
+		   (struct iovec[]){ { (void *)&none, hdr },
+				     { (void *)buf, len } },
+		   2);
 	if (n < 0 && errno != EAGAIN)
 		log_perror("tap: write");
-	return n < 0 ? -1 : n;
+	return n < 0 ? -1 : n - (ssize_t)hdr;
 }
 
 /**
@@ -218,10 +251,25 @@ ssize_t tap_send(const void *buf, size_t len, void *opaque)
  * @frame:	the frame
  * @len:	its length
  */
-static void tap_input(struct ctx *c, struct tap *t, const uint8_t *frame,
+static void tap_input(struct ctx *c, struct tap *t, uint8_t *frame,
 		      size_t len)
 {
-	enum sanitize_verdict v = sanitize_frame(frame, len);
+	enum sanitize_verdict v;
+
+	if (t->vnet) {
+		struct virtio_net_hdr h;
+
+		if (len < VNET_HDR)
+			return;
+		memcpy(&h, frame, VNET_HDR);
+		frame += VNET_HDR;
+		len -= VNET_HDR;
+		if ((h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
+		    sanitize_csum_partial(frame, len, h.csum_start,
+					  h.csum_offset) < 0)
+			len = 0; /* the sanitizer drops it as a runt */
+	}
+	v = sanitize_frame(frame, len);
 	const uint8_t *whole;
 	size_t whole_len;
 

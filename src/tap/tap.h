@@ -2,6 +2,7 @@
 #ifndef S4_TAP_H
 #define S4_TAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -11,12 +12,20 @@ struct ctx;
 struct tap;
 
 /**
+ * tap_vnet() - Whether frames on this fd carry a virtio-net header
+ * @fd:		the TAP (or BESS socket) fd
+ * Return: true for a TAP opened with IFF_VNET_HDR
+ */
+bool tap_vnet(int fd);
+
+/**
  * tap_bufs() - How many ring buffers the TAP wants, and how big
  * @mtu:	the link MTU
+ * @vnet:	frames carry a virtio-net header (and may be 64 KiB segments)
  * @size:	set to the size of each buffer
  * Return: the number of buffers
  */
-unsigned tap_bufs(unsigned mtu, size_t *size);
+unsigned tap_bufs(unsigned mtu, bool vnet, size_t *size);
 
 /**
  * tap_new() - Take over the TAP (or BESS socket) fd and start reading

@@ -300,6 +300,13 @@ def tap_bytes(t, dev="tap0"):
     return st["rx"]["bytes"] + st["tx"]["bytes"]
 
 
+def tap_packets(t, dev="tap0"):
+    """Frames the namespace has sent out through its TAP."""
+    import json
+    st = json.loads(t.sh(f"ip -j -s link show {dev}").stdout)[0]["stats64"]
+    return st["tx"]["packets"]
+
+
 def rss_kb(pid):
     for line in open(f"/proc/{pid}/status"):
         if line.startswith("VmRSS:"):
