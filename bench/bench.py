@@ -3,7 +3,8 @@
 """Side-by-side iperf3 benchmark: this slirp4netns and others, interleaved,
 repeated, medians. Everything runs inside a namespace made for it.
 
-Usage: bench.py [--rounds N] [--time S] [--quick] [--cases TEXT] [BINARY]...
+Usage: bench.py [--rounds N] [--time S] [--quick] [--cases TEXT[,TEXT]...]
+                [--out DIR] [BINARY]...
 Default binaries: this build and /usr/bin/slirp4netns. BINARY:MODE makes
 the forward cases send that "mode" (splice, slirp); the word rootlesskit
 stands for rootlesskit's builtin port driver in the forward cases (run
@@ -396,7 +397,8 @@ def main():
     ap.add_argument("--quick", action="store_true",
                     help="one round, 1 s, three cases: a smoke run")
     ap.add_argument("--cases", default="",
-                    help="only the cases whose name contains this")
+                    help="only the cases whose name contains this (or "
+                    "one of these, comma-separated)")
     ap.add_argument("--out", default="",
                     help="folder for results.md, results.json, chart.png")
     ap.add_argument("binaries", nargs="*")
@@ -407,7 +409,7 @@ def main():
     if a.quick:
         a.rounds, a.time = 1, 1
         cases = [CASES[0], CASES[7], CASES[-1]]
-    cases = [c for c in cases if a.cases in c[0]]
+    cases = [c for c in cases if any(w in c[0] for w in a.cases.split(","))]
     out = a.out or os.environ.get("BENCH_OUT") or tempfile.mkdtemp(
         prefix="s4-bench-", dir="/tmp")
     os.makedirs(out, exist_ok=True)

@@ -15,8 +15,9 @@
  * buffer's read is queued again; the whole batch of completions is handled
  * before libslirp polls its sockets once. A frame libslirp emits is copied
  * into a free TX slot and written with WRITE_FIXED by the same
- * io_uring_enter() that waits. With no slot free, what is queued is flushed
- * first (keeping frame order) and the frame is written with write(2).
+ * io_uring_enter() that waits. With no slot free, or for a frame of
+ * TAP_DIRECT_MIN or more, what is queued is flushed first (keeping frame
+ * order) and the frame is written with writev(2) at once.
  *
  * More than four outstanding reads was measured slower: each arms its own
  * poll on the tun wait queue, so every frame wakes all of them.
@@ -71,6 +72,7 @@ enum {
 	ETH_OVERHEAD = 14 + 4, /* header, and room for a VLAN tag */
 	VNET_HDR = sizeof(struct virtio_net_hdr),
 	GSO_MAX = 65535, /* an IP packet's largest, so a TSO segment's */
+	TAP_DIRECT_MIN = 16384, /* frames this large skip the TX slots */
 };
 
 struct tap {
@@ -223,7 +225,12 @@ ssize_t tap_send(const void *buf, size_t len, void *opaque)
 
 	if (len + hdr > t->buf_size)
 		return -1; /* larger than the MTU we set: never sent */
-	if (t->nfree) {
+	/* A large frame goes out at once, by writev(2) from libslirp's own
+	 * buffer: with 64 KiB in flight (no window scaling) and segments of
+	 * nearly that, each one is the whole window, and waiting for the end
+	 * of the iteration delayed every round trip (host -> namespace at
+	 * MTU 65520: 2.41 vs 1.61 and 3.01 vs 2.79 Gbit/s, two runs). */
+	if (t->nfree && len < TAP_DIRECT_MIN) {
 		uint8_t *b;
 
 		slot = t->free_tx[--t->nfree];
