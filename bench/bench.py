@@ -99,7 +99,14 @@ def api(sock, req):
     return out
 
 
-class Slirp:
+class LoopbackForwards:
+    """Forwarders that publish FWDS on the host's loopback."""
+
+    def fwd_addr(self, guest_port):
+        return "127.0.0.1", guest_port + 10000
+
+
+class Slirp(LoopbackForwards):
     """A slirp4netns binary; BINARY:MODE sends that "mode" with forwards."""
 
     def __init__(self, spec):
@@ -120,15 +127,12 @@ class Slirp:
         self.pid = self.f.proc.pid
         return self.t
 
-    def fwd_addr(self, guest_port):
-        return "127.0.0.1", guest_port + 10000
-
     def down(self):
         self.f.finish()
         self.t.close()
 
 
-class Pasta:
+class Pasta(LoopbackForwards):
     """passt's pasta, attached to a namespace like slirp4netns -c."""
 
     def __init__(self, spec):
@@ -148,9 +152,6 @@ class Pasta:
             time.sleep(0.05)
         self.pid = self.p.pid
         return self.t
-
-    def fwd_addr(self, guest_port):
-        return "127.0.0.1", guest_port + 10000
 
     def down(self):
         self.p.kill()

@@ -293,18 +293,21 @@ def api_call(sock, req, timeout=5):
     return out
 
 
+def tap_stats(t, dev="tap0"):
+    """The TAP's counters in namespace t: {"rx": {...}, "tx": {...}}."""
+    import json
+    return json.loads(t.sh(f"ip -j -s link show {dev}").stdout)[0]["stats64"]
+
+
 def tap_bytes(t, dev="tap0"):
     """Bytes the TAP in namespace t has carried, both ways."""
-    import json
-    st = json.loads(t.sh(f"ip -j -s link show {dev}").stdout)[0]["stats64"]
+    st = tap_stats(t, dev)
     return st["rx"]["bytes"] + st["tx"]["bytes"]
 
 
 def tap_packets(t, dev="tap0"):
     """Frames the namespace has sent out through its TAP."""
-    import json
-    st = json.loads(t.sh(f"ip -j -s link show {dev}").stdout)[0]["stats64"]
-    return st["tx"]["packets"]
+    return tap_stats(t, dev)["tx"]["packets"]
 
 
 def rss_kb(pid):
