@@ -145,7 +145,8 @@ struct tap *tap_new(struct ctx *c, int fd)
 	t->c = c;
 	t->fd = fd;
 	t->reasm = reasm_new();
-	t->vnet = c->o->target_type != TARGET_BESS && tap_vnet(fd);
+	t->vnet = tap_vnet(fd); /* as loop_init() sized the buffers; a BESS
+				 * socket answers TUNGETIFF with an error */
 	nbufs = tap_bufs(c->o->mtu, t->vnet, &t->buf_size);
 	t->ntx = nbufs - TAP_RX_DEPTH;
 	t->free_tx = calloc(t->ntx, sizeof(*t->free_tx));
