@@ -18,6 +18,7 @@
 
 #include "ctx.h"
 #include "loop.h"
+#include "fwd/bypass.h"
 #include "fwd/fwd_slirp.h"
 #include "slirp/stack.h"
 
@@ -147,6 +148,7 @@ int loop_init(struct ctx *c, int tapfd, struct err *e)
 			 strerror(-rc));
 	else if (rc < 0)
 		return err_set(e, rc, "io_uring: %s", strerror(-rc));
+	bypass_start(c);
 	return 0;
 }
 

@@ -43,6 +43,7 @@ enum {
 	OPT_FORWARD_MODE,
 	OPT_FORWARD_FWMARK,
 	OPT_FORWARD_TABLE,
+	OPT_ENABLE_TCP_BYPASS,
 };
 
 static const struct option longopts[] = {
@@ -71,6 +72,7 @@ static const struct option longopts[] = {
 	{ "forward-mode", required_argument, NULL, OPT_FORWARD_MODE },
 	{ "forward-fwmark", required_argument, NULL, OPT_FORWARD_FWMARK },
 	{ "forward-table", required_argument, NULL, OPT_FORWARD_TABLE },
+	{ "enable-tcp-bypass", no_argument, NULL, OPT_ENABLE_TCP_BYPASS },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'v' },
 	{ NULL, 0, NULL, 0 },
@@ -120,6 +122,8 @@ void opts_usage(const char *argv0)
 	       "namespace (default=0x5334)\n");
 	printf("--forward-table=TABLE    routing table of splice forwards in "
 	       "the namespace (default=21300)\n");
+	printf("--enable-tcp-bypass      carry outbound TCP by the kernel "
+	       "(transparent proxy), not libslirp\n");
 	printf("-h, --help               show this help and exit\n");
 	printf("-v, --version            show version and exit\n");
 }
@@ -337,6 +341,9 @@ static int parse_one(struct opts *o, int c, const char *argv0)
 					"32-bit integer, not 253, 254 or 255\n");
 			return 1;
 		}
+		break;
+	case OPT_ENABLE_TCP_BYPASS:
+		o->tcp_bypass = true;
 		break;
 	case 'h':
 		opts_usage(argv0);

@@ -24,6 +24,7 @@ struct opts {
 	enum target_type target_type;
 	bool forward_slirp; /* --forward-mode=slirp: TCP forwards too */
 	uint32_t forward_fwmark, forward_table;
+	bool tcp_bypass; /* --enable-tcp-bypass (fwd/bypass.c) */
 
 	/* positionals: one of pid, netns_path, tapfd or bess_path */
 	pid_t pid;

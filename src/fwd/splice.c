@@ -48,6 +48,7 @@
 #include "../fdlimit.h"
 #include "../log.h"
 #include "../slirp/stack.h"
+#include "bypass.h"
 #include "splice.h"
 
 enum {
@@ -80,6 +81,7 @@ struct splice_listener {
 	int fd;
 	uint16_t gen;
 	bool armed;
+	bool adopted; /* --enable-tcp-bypass: to the original destination */
 	struct sockaddr_storage guest;
 	socklen_t glen;
 	struct timer *retry;
@@ -92,6 +94,7 @@ struct fwd_splice {
 	struct splice_conn *conns;
 	unsigned nconns;
 	bool rules_tried, transparent;
+	int rules_err;
 	int pool[2][POOL_BATCH]; /* namespace sockets, [0] IPv4, [1] IPv6 */
 	unsigned npool[2];
 	struct spare_pipe {
@@ -212,10 +215,57 @@ static void install_rules(struct fwd_splice *s)
 	rc = helper_transparent(&s->c->helper, s->c->o->forward_fwmark,
 				s->c->o->forward_table, s->c->o->ipv6);
 	s->transparent = rc == 0;
+	s->rules_err = rc;
 	if (rc < 0)
 		log_warn("splice forwards: cannot keep clients' addresses "
 			 "(%s): services will see the namespace's own address",
 			 strerror(-rc));
+}
+
+int fwd_splice_rules(struct fwd_splice *s)
+{
+	install_rules(s);
+	return s->rules_err;
+}
+
+/**
+ * listener_open() - Take a listening socket into a slot and wait for
+ * clients
+ * @s:		engine
+ * @fd:		the socket; the engine's on success
+ * Return: the slot, or NULL without memory
+ */
+static struct splice_listener *listener_open(struct fwd_splice *s, int fd)
+{
+	struct splice_listener *l = listener_slot(s);
+
+	if (!l)
+		return NULL;
+	l->retry = timers_add(s->c->timers, listener_retry, s,
+			      (void *)(uintptr_t)(l - s->ls));
+	if (!l->retry)
+		return NULL;
+	l->fd = fd;
+	l->adopted = false;
+	listener_arm(s, l);
+	return l;
+}
+
+int fwd_splice_adopt(struct fwd_splice *s, int fd)
+{
+	struct splice_listener *l = listener_open(s, fd);
+
+	if (!l)
+		return -ENOMEM;
+	l->adopted = true;
+	return 0;
+}
+
+void fwd_splice_drop_adopted(struct fwd_splice *s)
+{
+	for (unsigned i = 0; i < s->nls; i++)
+		if (s->ls[i].fd >= 0 && s->ls[i].adopted)
+			listener_close(s, &s->ls[i]);
 }
 
 int fwd_splice_add(struct fwd_splice *s, const struct sockaddr *host,
@@ -225,9 +275,6 @@ int fwd_splice_add(struct fwd_splice *s, const struct sockaddr *host,
 	int one = 1, fd;
 
 	install_rules(s);
-	l = listener_slot(s);
-	if (!l)
-		return -ENOMEM;
 	fd = socket(host->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 		    0);
 	if (fd < 0)
@@ -241,16 +288,13 @@ int fwd_splice_add(struct fwd_splice *s, const struct sockaddr *host,
 		close(fd);
 		return rc;
 	}
-	l->retry = timers_add(s->c->timers, listener_retry, s,
-			      (void *)(uintptr_t)(l - s->ls));
-	if (!l->retry) {
+	l = listener_open(s, fd);
+	if (!l) {
 		close(fd);
 		return -ENOMEM;
 	}
-	l->fd = fd;
 	memcpy(&l->guest, guest, glen);
 	l->glen = glen;
-	listener_arm(s, l);
 	return 0;
 }
 
@@ -258,7 +302,8 @@ int fwd_splice_remove(struct fwd_splice *s, const struct sockaddr *host,
 		      socklen_t hlen)
 {
 	for (unsigned i = 0; i < s->nls; i++) {
-		if (!fwd_bound_to(s->ls[i].fd, host, hlen))
+		/* an adopted listener is in the namespace: never a forward's */
+		if (s->ls[i].adopted || !fwd_bound_to(s->ls[i].fd, host, hlen))
 			continue;
 		listener_close(s, &s->ls[i]); /* its connections go on */
 		return 0;
@@ -597,6 +642,8 @@ static void conn_start(struct fwd_splice *s, struct splice_listener *l,
 		       int cfd, const struct sockaddr_storage *peer)
 {
 	struct splice_conn *k = conn_slot(s);
+	struct sockaddr_storage to = l->guest;
+	socklen_t tolen = l->glen;
 	int nfd;
 
 	if (!k) {
@@ -604,16 +651,19 @@ static void conn_start(struct fwd_splice *s, struct splice_listener *l,
 		close(cfd);
 		return;
 	}
-	nfd = ns_socket(s, l, peer);
-	if (nfd < 0 && !s->warned_helper) {
-		s->warned_helper = true;
-		log_warn("splice forwards: no socket from the namespace (%s): "
-			 "resetting clients",
-			 strerror(-nfd));
+	if (l->adopted) {
+		nfd = bypass_socket(s->c->o, cfd, &to, &tolen);
+	} else {
+		nfd = ns_socket(s, l, peer);
+		if (nfd < 0 && !s->warned_helper) {
+			s->warned_helper = true;
+			log_warn("splice forwards: no socket from the namespace "
+				 "(%s): resetting clients",
+				 strerror(-nfd));
+		}
 	}
-	if (nfd < 0 ||
-	    (connect(nfd, (struct sockaddr *)&l->guest, l->glen) < 0 &&
-	     errno != EINPROGRESS)) {
+	if (nfd < 0 || (connect(nfd, (struct sockaddr *)&to, tolen) < 0 &&
+			errno != EINPROGRESS)) {
 		if (nfd >= 0)
 			close(nfd);
 		set_linger0(cfd);
@@ -625,10 +675,14 @@ static void conn_start(struct fwd_splice *s, struct splice_listener *l,
 				   .connecting = true,
 				   .used = true,
 				   .gen = k->gen };
-	k->timeout = timers_add(s->c->timers, connect_timeout, s,
-				(void *)(uintptr_t)(k - s->conns));
-	if (k->timeout)
-		timers_mod(k->timeout, stack_now_ms() + CONNECT_MS);
+	/* a bypassed connect takes as long as the host's kernel lets it,
+	 * as on the slirp path (bypass.c) */
+	if (!l->adopted) {
+		k->timeout = timers_add(s->c->timers, connect_timeout, s,
+					(void *)(uintptr_t)(k - s->conns));
+		if (k->timeout)
+			timers_mod(k->timeout, stack_now_ms() + CONNECT_MS);
+	}
 	arm(s, k, 1);
 }
 

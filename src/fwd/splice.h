@@ -33,6 +33,26 @@ int fwd_splice_add(struct fwd_splice *s, const struct sockaddr *host,
 int fwd_splice_remove(struct fwd_splice *s, const struct sockaddr *host,
 		      socklen_t hlen);
 
+/**
+ * fwd_splice_rules() - The namespace's rules for transparent sockets
+ * (transparent.c), installed on the first call
+ * @s:		engine
+ * Return: 0, or why they could not be installed (-errno)
+ */
+int fwd_splice_rules(struct fwd_splice *s);
+
+/**
+ * fwd_splice_adopt() - Relay the connections of a listener in the
+ * namespace to their original destinations on the host (bypass.c)
+ * @s:		engine
+ * @fd:		listening, non-blocking; the engine's on success
+ * Return: 0 or -errno
+ */
+int fwd_splice_adopt(struct fwd_splice *s, int fd);
+
+/* Close every adopted listener (their connections go on). */
+void fwd_splice_drop_adopted(struct fwd_splice *s);
+
 /* A RING_FWD_LISTEN or RING_FWD_CONN completion. */
 void fwd_splice_complete(struct fwd_splice *s, union ring_ref ref, int res);
 

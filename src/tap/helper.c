@@ -114,7 +114,7 @@ static int make_socket(const struct helper_req *req)
 	return fd;
 }
 
-void helper_serve(int sock, struct transparent *t)
+void helper_serve(int sock, struct transparent *t, struct tproxy *p)
 {
 	struct helper_req req;
 	int fd;
@@ -143,6 +143,9 @@ void helper_serve(int sock, struct transparent *t)
 			}
 			fd = make_socket(&req);
 			rep.err = fd < 0 ? fd : 0;
+		} else if (req.op == HELPER_BYPASS) {
+			rep.err = p ? tproxy_install(p, req.port[0], req.port[1])
+				    : -ENOTSUP;
 		} else if (req.op == HELPER_TRANSPARENT) {
 			rep.err = t ? transparent_install(t, req.mark, req.table,
 							  req.family == AF_INET6)
@@ -154,6 +157,8 @@ void helper_serve(int sock, struct transparent *t)
 		if (fd >= 0)
 			close(fd);
 	}
+	if (p)
+		tproxy_remove(p); /* first: it needs the mark's route */
 	if (t)
 		transparent_remove(t);
 }
@@ -202,6 +207,7 @@ static _Noreturn void helper_main(const struct opts *o, int sock)
 {
 	const char *name = o->tapname;
 	struct transparent t;
+	struct tproxy p;
 	struct err e = { 0 };
 	char one = '1';
 	int fd;
@@ -230,13 +236,18 @@ static _Noreturn void helper_main(const struct opts *o, int sock)
 	else
 		log_info("sent tapfd=%d for %s", fd, name);
 	close(fd);
-	if (o->target_type != TARGET_BESS)
+	if (o->target_type != TARGET_BESS) {
 		transparent_open(&t);
+		tproxy_open(&p, o);
+	}
 	if (o->seccomp && seccomp_helper_apply(&e) < 0) {
 		log_err("%s", e.msg);
 		_exit(EXIT_FAILURE);
 	}
-	helper_serve(sock, o->target_type != TARGET_BESS ? &t : NULL);
+	if (o->target_type == TARGET_BESS)
+		helper_serve(sock, NULL, NULL);
+	else
+		helper_serve(sock, &t, &p);
 	_exit(EXIT_SUCCESS);
 }
 
@@ -394,6 +405,14 @@ int helper_transparent(struct helper *h, uint32_t mark, uint32_t table,
 				  .family = ipv6 ? AF_INET6 : AF_INET,
 				  .mark = mark,
 				  .table = table };
+
+	return request(h, &req, NULL, 1);
+}
+
+int helper_bypass(struct helper *h, uint16_t port4, uint16_t port6)
+{
+	struct helper_req req = { .op = HELPER_BYPASS,
+				  .port = { port4, port6 } };
 
 	return request(h, &req, NULL, 1);
 }

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include "tproxy.h"
 #include "transparent.h"
 
 struct opts;
@@ -22,6 +23,8 @@ enum helper_op {
 	HELPER_SOCKET,	    /* @count sockets, one answer each; with @mark
 			     * transparent, with @srclen bound to @src */
 	HELPER_TRANSPARENT, /* install the namespace's rules (transparent.c) */
+	HELPER_BYPASS,	    /* install the tproxy table (tproxy.c) for
+			     * listeners on @port */
 };
 struct helper_req {
 	uint32_t id;
@@ -31,6 +34,7 @@ struct helper_req {
 	uint32_t count; /* HELPER_SOCKET: 1 if 0, at most HELPER_BATCH */
 	uint32_t srclen;
 	struct sockaddr_storage src;
+	uint16_t port[2]; /* HELPER_BYPASS: IPv4, IPv6 (0: none) */
 };
 struct helper_rep {
 	uint32_t id;
@@ -85,11 +89,23 @@ int helper_sockets(struct helper *h, int family, uint32_t mark, int *fds,
 int helper_transparent(struct helper *h, uint32_t mark, uint32_t table,
 		       bool ipv6);
 
+/**
+ * helper_bypass() - Have the helper send the namespace's outbound TCP to
+ * our listeners (--enable-tcp-bypass)
+ * @h:		helper
+ * @port4:	the IPv4 listener's port, on 127.0.0.1
+ * @port6:	the IPv6 one's, on ::1; 0 if none
+ *
+ * Needs helper_transparent() first (the same mark and table).
+ * Return: 0 or -errno (see tproxy_install())
+ */
+int helper_bypass(struct helper *h, uint16_t port4, uint16_t port6);
+
 void helper_stop(struct helper *h);
 
 /* Inside the helper: answer requests on @sock until EOF, then remove the
- * rules. @t (opened before any filter) may be NULL: no rules then. */
-void helper_serve(int sock, struct transparent *t);
+ * rules. @t and @p (opened before any filter) may be NULL: no rules then. */
+void helper_serve(int sock, struct transparent *t, struct tproxy *p);
 
 /* fd passing over a unix socket, with a payload */
 int fd_send(int sock, const void *buf, size_t len, int fd);

@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* bypass.c - --enable-tcp-bypass: the namespace's outbound TCP without
+ * libslirp.
+ *
+ * DOC: Theory of Operation
+ * On the slirp path every byte the guest sends out crosses libslirp's TCP,
+ * which has no window scaling: about 64 KiB in flight per round trip of
+ * our loop. Here the kernel's transparent proxy takes the guest's
+ * connection instead (tap/tproxy.c): the helper makes two listening
+ * sockets in the namespace, IP_TRANSPARENT and on loopback (127.0.0.1 and
+ * ::1, ports chosen by the kernel), and installs an nftables table that
+ * sends every TCP segment about to leave by the TAP to them. The socket
+ * accept() gives us has the guest's original destination as its own
+ * address; we connect a host socket there, translated as libslirp would
+ * (bypass_target()), and the splice engine relays the two, as it does for
+ * forwards. Between the guest and us it is kernel TCP over lo.
+ *
+ * What stays on libslirp: UDP, ICMP, TCP to the DNS address (libslirp
+ * sends it to the host's resolver), and under --disable-host-loopback TCP
+ * to the whole virtual network, which libslirp refuses.
+ *
+ * What differs: the guest's connect() succeeds as soon as our listener
+ * has it, before the host's connect: a refused or unreachable destination
+ * resets an established connection instead of failing the connect, as
+ * promptly as the host learns it. A destination that never answers
+ * resets it after the host's SYN retries (tcp_syn_retries, about two
+ * minutes), as libslirp would.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../ctx.h"
+#include "../log.h"
+#include "bypass.h"
+
+static bool in_net4(const struct netcfg *n, struct in_addr a)
+{
+	return (a.s_addr & n->mask.s_addr) == n->net.s_addr;
+}
+
+/* libslirp runs its IPv6 network as a /64 whatever --cidr6 says */
+static bool in_net6(const struct netcfg *n, const struct in6_addr *a)
+{
+	return !memcmp(a->s6_addr, n->net6.s6_addr, 8);
+}
+
+int bypass_target(const struct opts *o, const struct sockaddr_storage *orig,
+		  struct sockaddr_storage *to)
+{
+	const struct netcfg *n = &o->net;
+
+	*to = *orig;
+	if (orig->ss_family == AF_INET) {
+		struct sockaddr_in *a = (struct sockaddr_in *)to;
+
+		if ((ntohl(a->sin_addr.s_addr) >> 24) == 127 ||
+		    a->sin_addr.s_addr == INADDR_ANY)
+			return -ECONNREFUSED; /* our listener, dialled direct */
+		if (in_net4(n, a->sin_addr)) {
+			/* the gateway or any other alias but DNS, which the
+			 * rules leave to libslirp: the host's loopback */
+			if (o->disable_host_loopback ||
+			    a->sin_addr.s_addr == n->dns.s_addr)
+				return -ECONNREFUSED;
+			a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		}
+		return sizeof(*a);
+	}
+	if (orig->ss_family == AF_INET6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)to;
+
+		if (IN6_IS_ADDR_LOOPBACK(&a->sin6_addr) ||
+		    IN6_IS_ADDR_UNSPECIFIED(&a->sin6_addr) ||
+		    IN6_IS_ADDR_V4MAPPED(&a->sin6_addr))
+			return -ECONNREFUSED;
+		if (in_net6(n, &a->sin6_addr)) {
+			if (o->disable_host_loopback ||
+			    IN6_ARE_ADDR_EQUAL(&a->sin6_addr, &n->dns6))
+				return -ECONNREFUSED;
+			a->sin6_addr = in6addr_loopback;
+		}
+		a->sin6_flowinfo = 0;
+		a->sin6_scope_id = 0;
+		return sizeof(*a);
+	}
+	return -ECONNREFUSED;
+}
+
+int bypass_socket(const struct opts *o, int cfd, struct sockaddr_storage *to,
+		  socklen_t *tolen)
+{
+	struct sockaddr_storage orig;
+	socklen_t ol = sizeof(orig);
+	int one = 1, fd, len, rc = 0;
+
+	if (getsockname(cfd, (struct sockaddr *)&orig, &ol) < 0)
+		return -errno;
+	len = bypass_target(o, &orig, to);
+	if (len < 0)
+		return len;
+	*tolen = len;
+	fd = socket(to->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
+	if (fd < 0)
+		return -errno;
+	/* as libslirp's own sockets: a relay adds no Nagle delay */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(fd, SOL_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+	if (to->ss_family == AF_INET && o->has_out4)
+		rc = bind(fd, (const struct sockaddr *)&o->out4,
+			  sizeof(o->out4));
+	else if (to->ss_family == AF_INET6 && o->has_out6)
+		rc = bind(fd, (const struct sockaddr *)&o->out6,
+			  sizeof(o->out6));
+	if (rc < 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+/**
+ * listen_on() - A transparent listener in the namespace, on loopback
+ * @c:		context
+ * @family:	AF_INET or AF_INET6
+ * @port:	set to its port
+ * Return: the listening fd, or -errno
+ */
+static int listen_on(struct ctx *c, int family, uint16_t *port)
+{
+	struct sockaddr_storage a = { .ss_family = family };
+	socklen_t len = family == AF_INET6 ? sizeof(struct sockaddr_in6)
+					   : sizeof(struct sockaddr_in);
+	int fd, one = 1, rc;
+
+	rc = helper_sockets(&c->helper, family, c->o->forward_fwmark, &fd, 1);
+	if (rc < 0)
+		return rc;
+	if (family == AF_INET6) {
+		((struct sockaddr_in6 *)&a)->sin6_addr = in6addr_loopback;
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	} else {
+		((struct sockaddr_in *)&a)->sin_addr.s_addr =
+			htonl(INADDR_LOOPBACK);
+	}
+	if (bind(fd, (struct sockaddr *)&a, len) < 0 ||
+	    listen(fd, SOMAXCONN) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	*port = ntohs(family == AF_INET6 ? ((struct sockaddr_in6 *)&a)->sin6_port
+					 : ((struct sockaddr_in *)&a)->sin_port);
+	return fd;
+}
+
+/**
+ * start() - Listeners, rules, and the listeners handed to the engine
+ * @c:		context
+ * Return: 0 or -errno; nothing stays behind on failure
+ */
+static int start(struct ctx *c)
+{
+	int fd[2] = { -1, -1 }, rc;
+	uint16_t port[2] = { 0, 0 };
+
+	fd[0] = rc = listen_on(c, AF_INET, &port[0]);
+	if (rc >= 0 && c->o->ipv6)
+		fd[1] = rc = listen_on(c, AF_INET6, &port[1]);
+	/* listening before the rules point at them: else a guest's connect
+	 * in between would be reset */
+	for (int i = 0; i < 2 && rc >= 0; i++)
+		if (fd[i] >= 0) {
+			rc = fwd_splice_adopt(c->splice, fd[i]);
+			if (rc >= 0)
+				fd[i] = -1; /* the engine's now */
+		}
+	if (rc >= 0)
+		rc = helper_bypass(&c->helper, port[0], port[1]);
+	if (rc < 0)
+		fwd_splice_drop_adopted(c->splice);
+	for (int i = 0; i < 2; i++)
+		if (fd[i] >= 0)
+			close(fd[i]);
+	return rc < 0 ? rc : 0;
+}
+
+void bypass_start(struct ctx *c)
+{
+	int rc;
+
+	if (!c->o->tcp_bypass)
+		return;
+	if (!fwd_splice_available(c->splice)) {
+		log_warn("--enable-tcp-bypass needs a helper in the target "
+			 "namespace (not with --netns-type=tapfd or "
+			 "--target-type=bess): outbound TCP stays on libslirp");
+		return;
+	}
+	rc = fwd_splice_rules(c->splice);
+	if (rc >= 0)
+		rc = start(c);
+	if (rc < 0)
+		log_warn("--enable-tcp-bypass: cannot set up the transparent "
+			 "proxy in the namespace (%s): outbound TCP stays on "
+			 "libslirp",
+			 strerror(-rc));
+}

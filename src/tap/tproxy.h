@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef S4_TPROXY_H
+#define S4_TPROXY_H
+
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct opts;
+
+/* The nftables table in the target namespace that hands the guest's
+ * outbound TCP to our listeners (--enable-tcp-bypass, see tproxy.c). */
+struct tproxy {
+	struct mnl_socket *nl; /* NETLINK_NETFILTER, NULL if not wanted */
+	unsigned seq;
+	bool installed, ipv6;
+	char ifname[IFNAMSIZ]; /* the TAP: only what leaves by it */
+	uint32_t mark;
+	/* destinations left to libslirp: address & mask */
+	struct in_addr skip4, mask4;
+	struct in6_addr skip6, mask6;
+};
+
+/* Take what tproxy_install() needs from @o and open the netlink socket,
+ * if @o asks for the bypass; call before any seccomp filter. */
+void tproxy_open(struct tproxy *t, const struct opts *o);
+
+/**
+ * tproxy_install() - The table: mark outbound TCP, deliver it to our
+ * listener(s)
+ * @t:		opened
+ * @port4:	port of the IPv4 listener on 127.0.0.1
+ * @port6:	port of the IPv6 listener on ::1 (0: no IPv6)
+ *
+ * Needs the fwmark rule and local route of transparent.c for t->mark.
+ * Return: 0, -EEXIST if the table is there already, another -errno
+ */
+int tproxy_install(struct tproxy *t, uint16_t port4, uint16_t port6);
+
+/* Delete the table, if installed. */
+void tproxy_remove(struct tproxy *t);
+void tproxy_close(struct tproxy *t);
+
+#endif
