@@ -6,7 +6,8 @@ repeated, medians. Everything runs inside a namespace made for it.
 Usage: bench.py [--rounds N] [--time S] [--quick] [--cases TEXT[,TEXT]...]
                 [--out DIR] [BINARY]...
 Default binaries: this build and /usr/bin/slirp4netns. BINARY:MODE makes
-the forward cases send that "mode" (splice, slirp); the word rootlesskit
+the forward cases send that "mode" (splice, slirp); BINARY+bypass runs it
+with --enable-tcp-bypass (both: BINARY:MODE+bypass); the word rootlesskit
 stands for rootlesskit's builtin port driver in the forward cases (run
 first, as a real user: it needs subuids).
 """
@@ -107,17 +108,20 @@ class LoopbackForwards:
 
 
 class Slirp(LoopbackForwards):
-    """A slirp4netns binary; BINARY:MODE sends that "mode" with forwards."""
+    """A slirp4netns binary; BINARY:MODE sends that "mode" with forwards,
+    BINARY+bypass adds --enable-tcp-bypass."""
 
     def __init__(self, spec):
+        spec, plus, _ = spec.partition("+bypass")
+        self.extra = ["--enable-tcp-bypass"] if plus else []
         self.path, _, self.mode = spec.partition(":")
         self.host = "10.0.2.2"
 
     def up(self, mtu):
         self.t = Netns("bench")
         sock = os.path.join(tempfile.mkdtemp(), "api.sock")
-        self.f = start(["-c", f"--mtu={mtu}", "-a", sock], self.t,
-                       binary=self.path)
+        self.f = start(["-c", f"--mtu={mtu}", "-a", sock, *self.extra],
+                       self.t, binary=self.path)
         for hp, gp in FWDS:
             args = {"proto": "tcp", "host_addr": "127.0.0.1",
                     "host_port": hp, "guest_port": gp}
@@ -438,10 +442,12 @@ def label(b):
     if b in (RK, PASTA, VETH):
         return {RK: "rootlesskit builtin", PASTA: "pasta",
                 VETH: "veth (ceiling)"}[b]
-    path, _, mode = b.partition(":")
+    spec, plus, _ = b.partition("+bypass")
+    path, _, mode = spec.partition(":")
     name = os.path.basename(os.path.dirname(path)) + "/" + \
         os.path.basename(path)
-    return name + (f" ({mode})" if mode else "")
+    return name + (f" ({mode})" if mode else "") + (" +bypass" if plus
+                                                      else "")
 
 
 if __name__ == "__main__":

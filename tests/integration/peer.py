@@ -39,6 +39,42 @@ def tcp_echo(host, port, nbytes, family=socket.AF_INET):
           len(got))
 
 
+def tcp_echo_many(host, port, count, nbytes, family=socket.AF_INET):
+    """COUNT connections at once, each NBYTES of its own seeded data each
+    way; print how many came back intact, then the failures."""
+    bad = []
+
+    def one(i):
+        data = random.Random(i).randbytes(int(nbytes))
+        try:
+            s = socket.socket(family, socket.SOCK_STREAM)
+            s.settimeout(60)
+            s.connect((host, int(port)))
+            t = threading.Thread(target=lambda: (s.sendall(data),
+                                                 s.shutdown(socket.SHUT_WR)))
+            t.start()
+            got = bytearray()
+            while True:
+                d = s.recv(1 << 16)
+                if not d:
+                    break
+                got += d
+            t.join()
+            s.close()
+        except OSError as e:
+            bad.append(f"{i}:{e!r}")
+            return
+        if hashlib.sha256(got).digest() != hashlib.sha256(data).digest():
+            bad.append(f"{i}:{len(got)}B")
+
+    ts = [threading.Thread(target=one, args=(i,)) for i in range(int(count))]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    print(int(count) - len(bad), *bad[:5])
+
+
 def probe(s):
     """What a connected socket leads to: "PEER echo", "PEER eof" or the
     errno of the step that failed."""
@@ -87,26 +123,48 @@ def udp_echo(host, port, count, size, family=socket.AF_INET):
     print(ok)
 
 
-def dns_query(server, name, port=53):
+def dns_query(server, name, port=53, tcp=False):
     """An A query by hand; prints the first address or "timeout"."""
     qid = 0x1234
     q = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0)
     for label in name.split("."):
         q += bytes([len(label)]) + label.encode()
     q += b"\0" + struct.pack(">HH", 1, 1)
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.settimeout(3)
-    s.sendto(q, (server, int(port)))
     try:
-        d, _ = s.recvfrom(4096)
-    except socket.timeout:
-        print("timeout")
+        d = _dns_tcp(server, int(port), q) if tcp else _dns_udp(server,
+                                                                int(port), q)
+    except (socket.timeout, ConnectionError) as e:
+        print("timeout" if isinstance(e, socket.timeout) else repr(e))
         return
     # answer: skip header + question, read the first A record
     off = len(q)
     off += 2 + 2 + 2 + 4  # name pointer, type, class, ttl
     rdlen = struct.unpack(">H", d[off:off + 2])[0]
     print(socket.inet_ntoa(d[off + 2:off + 2 + rdlen]))
+
+
+def _dns_udp(server, port, q):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(3)
+    s.sendto(q, (server, port))
+    return s.recvfrom(4096)[0]
+
+
+def _dns_tcp(server, port, q):
+    """RFC 1035 4.2.2: each message after its 2-byte length"""
+    s = socket.create_connection((server, port), timeout=3)
+    s.sendall(struct.pack(">H", len(q)) + q)
+    d = b""
+    while len(d) < 2 or len(d) < 2 + struct.unpack(">H", d[:2])[0]:
+        more = s.recv(4096)
+        if not more:
+            raise ConnectionError("EOF")
+        d += more
+    return d[2:]
+
+
+def dns_tcp(server, name, port=53):
+    dns_query(server, name, port, tcp=True)
 
 
 def tap_mac(iface):
@@ -339,7 +397,9 @@ COMMANDS = {
     "tcp-echo": (tcp_echo, True),
     "tcp-connect": (tcp_connect_error, True),
     "udp-echo": (udp_echo, True),
+    "tcp-echo-many": (tcp_echo_many, True),
     "dns": (dns_query, False),
+    "dns-tcp": (dns_tcp, False),
     "dhcp": (dhcp, False),
     "serve-tcp-echo": (serve_tcp_echo, False),
     "serve-udp-echo": (serve_udp_echo, False),
