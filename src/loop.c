@@ -112,6 +112,8 @@ int loop_init(struct ctx *c, int tapfd, struct err *e)
 
 	c->sigfd = -1;
 	c->ring = ring_new(nbufs, size, true, e);
+	if (c->ring)
+		ring_busy_poll(c->ring, c->o->busy_poll_us);
 	c->timers = timers_new();
 	c->ps = c->ring && c->timers ? pollset_new(c->ring, c->timers) : NULL;
 	if (!c->ring || !c->ps || !c->timers) {

@@ -23,6 +23,7 @@
 #include "commit.h"
 #include "config.h"
 #include "options.h"
+#include "ring/spin.h"
 
 enum {
 	OPT_CIDR = 256,
@@ -44,6 +45,7 @@ enum {
 	OPT_FORWARD_FWMARK,
 	OPT_FORWARD_TABLE,
 	OPT_ENABLE_TCP_BYPASS,
+	OPT_BUSY_POLL,
 };
 
 static const struct option longopts[] = {
@@ -73,6 +75,7 @@ static const struct option longopts[] = {
 	{ "forward-fwmark", required_argument, NULL, OPT_FORWARD_FWMARK },
 	{ "forward-table", required_argument, NULL, OPT_FORWARD_TABLE },
 	{ "enable-tcp-bypass", no_argument, NULL, OPT_ENABLE_TCP_BYPASS },
+	{ "busy-poll", required_argument, NULL, OPT_BUSY_POLL },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'v' },
 	{ NULL, 0, NULL, 0 },
@@ -124,6 +127,9 @@ void opts_usage(const char *argv0)
 	       "the namespace (default=21300)\n");
 	printf("--enable-tcp-bypass      carry outbound TCP by the kernel "
 	       "(transparent proxy), not libslirp\n");
+	printf("--busy-poll=USEC         poll up to USEC for the next event "
+	       "before sleeping (adaptive; default=%d, 0=never)\n",
+	       SPIN_DEFAULT_US);
 	printf("-h, --help               show this help and exit\n");
 	printf("-v, --version            show version and exit\n");
 }
@@ -157,6 +163,28 @@ static int parse_u32(const char *s, uint32_t *out)
 		return -EINVAL;
 	v = strtoull(s, &end, 0);
 	if (errno || *end || v == 0 || v > UINT32_MAX)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/**
+ * parse_uint() - A decimal integer from 0 to @max
+ * @s:		the text
+ * @max:	largest allowed
+ * @out:	the value
+ * Return: 0 or -EINVAL
+ */
+static int parse_uint(const char *s, unsigned max, unsigned *out)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	if (!isdigit((unsigned char)s[0]))
+		return -EINVAL;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v > max)
 		return -EINVAL;
 	*out = v;
 	return 0;
@@ -202,6 +230,7 @@ static void opts_init(struct opts *o)
 	o->tapfd = -1;
 	o->mtu = 1500;
 	o->forward_fwmark = 0x5334; /* "S4" */
+	o->busy_poll_us = SPIN_DEFAULT_US;
 	o->forward_table = 0x5334;
 }
 
@@ -344,6 +373,14 @@ static int parse_one(struct opts *o, int c, const char *argv0)
 		break;
 	case OPT_ENABLE_TCP_BYPASS:
 		o->tcp_bypass = true;
+		break;
+	case OPT_BUSY_POLL:
+		if (parse_uint(optarg, BUSY_POLL_MAX_US, &o->busy_poll_us) < 0) {
+			fprintf(stderr, "--busy-poll must be an integer from 0 "
+					"to %d (microseconds)\n",
+				BUSY_POLL_MAX_US);
+			return 1;
+		}
 		break;
 	case 'h':
 		opts_usage(argv0);

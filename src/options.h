@@ -9,6 +9,7 @@
 
 #include "netcfg.h"
 
+enum { BUSY_POLL_MAX_US = 1000 };
 enum netns_type { NETNS_PID, NETNS_PATH, NETNS_TAPFD };
 enum target_type { TARGET_NETNS, TARGET_BESS };
 
@@ -25,6 +26,7 @@ struct opts {
 	bool forward_slirp; /* --forward-mode=slirp: TCP forwards too */
 	uint32_t forward_fwmark, forward_table;
 	bool tcp_bypass; /* --enable-tcp-bypass (fwd/bypass.c) */
+	unsigned busy_poll_us; /* --busy-poll (ring/spin.c) */
 
 	/* positionals: one of pid, netns_path, tapfd or bess_path */
 	pid_t pid;

@@ -174,6 +174,10 @@ static void listener_close(struct fwd_splice *s, struct splice_listener *l)
 				 ring_ref(RING_FWD_LISTEN, l->gen, l - s->ls));
 	timers_del(s->c->timers, l->retry);
 	l->retry = NULL;
+	/* stop listening now: the armed poll holds the file until the ring
+	 * has run its cancellation, and a client told "removed" may connect
+	 * before that */
+	shutdown(l->fd, SHUT_RD);
 	close(l->fd);
 	l->fd = -1;
 	l->armed = false;
@@ -539,6 +543,26 @@ static void connected(struct fwd_splice *s, struct splice_conn *k, int res)
 	run(s, k);
 }
 
+/**
+ * connect_check() - Go on at once if the connect is already over, else
+ * wait for it
+ * @s:		engine
+ * @k:		connection, connecting
+ *
+ * To the namespace's own address the handshake runs through lo while
+ * connect() runs, so it is usually over when it returns EINPROGRESS: a
+ * poll through the ring would cost a sleep and a wake-up per connection.
+ */
+static void connect_check(struct fwd_splice *s, struct splice_conn *k)
+{
+	struct pollfd p = { .fd = k->fd[1], .events = POLLOUT };
+
+	if (poll(&p, 1, 0) == 1)
+		connected(s, k, p.revents);
+	else
+		arm(s, k, 1);
+}
+
 /* timer callback: @b is the slot number */
 static void connect_timeout(void *a, void *b)
 {
@@ -683,7 +707,7 @@ static void conn_start(struct fwd_splice *s, struct splice_listener *l,
 		if (k->timeout)
 			timers_mod(k->timeout, stack_now_ms() + CONNECT_MS);
 	}
-	arm(s, k, 1);
+	connect_check(s, k);
 }
 
 /**

@@ -24,6 +24,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ring_int.h"
@@ -476,6 +477,41 @@ int ring_submit(struct ring *r)
 	return r->uring ? io_uring_submit(&r->ring) : 0;
 }
 
+void ring_busy_poll(struct ring *r, unsigned max_us)
+{
+	spin_init(&r->spin, r->uring ? max_us : 0);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/**
+ * poll_cq() - Submit, then look for completions for up to @ns without
+ * sleeping
+ * @r:		ring
+ * @ns:		how long
+ *
+ * With DEFER_TASKRUN a completion is posted only when we enter the kernel
+ * for events: io_uring_get_events() does that without waiting.
+ * Return: whether one came
+ */
+static bool poll_cq(struct ring *r, uint64_t ns)
+{
+	uint64_t end = now_ns() + ns;
+
+	/* submitting runs the task work too, as a wait would: a listener's
+	 * cancelled poll lets go of it before a reply we send says so */
+	io_uring_submit_and_get_events(&r->ring);
+	while (!io_uring_cq_ready(&r->ring) && now_ns() < end)
+		io_uring_get_events(&r->ring);
+	return io_uring_cq_ready(&r->ring);
+}
+
 int ring_wait(struct ring *r, int timeout_ms)
 {
 	struct __kernel_timespec ts = {
@@ -483,13 +519,19 @@ int ring_wait(struct ring *r, int timeout_ms)
 		.tv_nsec = (long long)(timeout_ms % 1000) * 1000000,
 	};
 	struct io_uring_cqe *cqe;
+	uint64_t t0;
 	int rc;
 
 	if (!r->uring)
 		return ring_fb_wait(r->fb, timeout_ms);
+	if (r->spin.ns && timeout_ms != 0 && poll_cq(r, r->spin.ns))
+		return 0;
+	t0 = r->spin.max_ns ? now_ns() : 0;
 	rc = io_uring_submit_and_wait_timeout(&r->ring, &cqe, 1,
 					      timeout_ms < 0 ? NULL : &ts,
 					      NULL);
+	if (r->spin.max_ns && timeout_ms != 0)
+		spin_adapt(&r->spin, now_ns() - t0, rc == -ETIME);
 	return rc < 0 ? rc : 0;
 }
 

@@ -143,6 +143,10 @@ int ring_submit(struct ring *r);
  */
 int ring_wait(struct ring *r, int timeout_ms);
 
+/* Poll for up to @max_us before each sleep, the window adapting to the
+ * traffic (spin.c); 0: never. io_uring only. */
+void ring_busy_poll(struct ring *r, unsigned max_us);
+
 /**
  * ring_reap() - Take completions off the ring
  * @r:		ring

@@ -8,6 +8,7 @@
 #include <sys/uio.h>
 
 #include "ring.h"
+#include "spin.h"
 
 struct ring_fb; /* poll(2) backend state, ring_poll.c */
 
@@ -31,6 +32,7 @@ struct ring {
 	void *pmem;
 	size_t pmem_len, psize;
 	unsigned pn;
+	struct spin spin; /* io_uring only */
 };
 
 struct ring_fb *ring_fb_new(void);

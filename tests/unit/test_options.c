@@ -470,3 +470,38 @@ Test(options, forward_table_reserved)
 	cr_assert_stderr_eq_str("--forward-table must be a positive 32-bit "
 				"integer, not 253, 254 or 255\n");
 }
+
+Test(options, bypass_and_busy_poll)
+{
+	cr_assert_eq(PARSE("1", "tap0"), -1);
+	cr_assert(!o.tcp_bypass, "the bypass is opt-in");
+	cr_assert_eq(o.busy_poll_us, 50);
+	cr_assert_eq(PARSE("--enable-tcp-bypass", "--busy-poll=0", "1", "tap0"),
+		     -1);
+	cr_assert(o.tcp_bypass);
+	cr_assert_eq(o.busy_poll_us, 0);
+	cr_assert_eq(PARSE("--busy-poll", "1000", "1", "tap0"), -1);
+	cr_assert_eq(o.busy_poll_us, 1000);
+}
+
+Test(options, busy_poll_errors)
+{
+	static const char *bad[] = { "1001", "-1", "x", "", "5us", " 5",
+				     "99999999999999999999" };
+
+	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
+		char arg[64];
+
+		snprintf(arg, sizeof(arg), "--busy-poll=%s", bad[i]);
+		cr_assert_eq(PARSE(arg, "1", "tap0"), 1, "%s", arg);
+	}
+	fflush(stderr);
+	cr_assert_stderr_eq_str(
+		"--busy-poll must be an integer from 0 to 1000 (microseconds)\n"
+		"--busy-poll must be an integer from 0 to 1000 (microseconds)\n"
+		"--busy-poll must be an integer from 0 to 1000 (microseconds)\n"
+		"--busy-poll must be an integer from 0 to 1000 (microseconds)\n"
+		"--busy-poll must be an integer from 0 to 1000 (microseconds)\n"
+		"--busy-poll must be an integer from 0 to 1000 (microseconds)\n"
+		"--busy-poll must be an integer from 0 to 1000 (microseconds)\n");
+}
