@@ -167,6 +167,20 @@ def dns_tcp(server, name, port=53):
     dns_query(server, name, port, tcp=True)
 
 
+def tap_offloads(iface):
+    """What the device offloads, by SIOCETHTOOL: "csum=0|1 tso=0|1"."""
+    import ctypes
+    import fcntl
+    s = socket.socket()
+    got = []
+    for cmd in (0x16, 0x1e):  # ETHTOOL_GTXCSUM, ETHTOOL_GTSO
+        val = ctypes.create_string_buffer(struct.pack("II", cmd, 0))
+        ifr = struct.pack("16sP", iface.encode(), ctypes.addressof(val))
+        fcntl.ioctl(s, 0x8946, ifr)  # SIOCETHTOOL
+        got.append(struct.unpack("II", val.raw[:8])[1])
+    print(f"csum={got[0]} tso={got[1]}")
+
+
 def tap_mac(iface):
     """The MAC address of iface (SIOCGIFHWADDR: /sys shows another netns)."""
     import fcntl
@@ -401,6 +415,7 @@ COMMANDS = {
     "dns": (dns_query, False),
     "dns-tcp": (dns_tcp, False),
     "dhcp": (dhcp, False),
+    "tap-offloads": (tap_offloads, False),
     "serve-tcp-echo": (serve_tcp_echo, False),
     "serve-udp-echo": (serve_udp_echo, False),
     "frag": (raw_fragment, False),
