@@ -222,6 +222,7 @@ int loop_run(struct ctx *c)
 
 		slirp_pollfds_fill(c->slirp, &slirp_ms, add_poll_cb, c);
 		pollset_sync(c->ps);
+		tap_flush(c->tap);
 		rc = ring_wait(c->ring, wait_timeout(c, slirp_ms));
 		if (rc < 0 && rc != -EINTR && rc != -ETIME && rc != -EBUSY &&
 		    rc != -EAGAIN) {

@@ -56,6 +56,7 @@
 
 #include "../ctx.h"
 #include "../slirp/stack.h"
+#include "gso.h"
 #include "reasm.h"
 #include "sanitize.h"
 #include "tap.h"
@@ -86,6 +87,9 @@ struct tap {
 	bool poll_armed;
 	bool multishot;
 	bool vnet; /* frames carry a struct virtio_net_hdr */
+	bool gso_open; /* gso_slot holds a frame still growing (gso.c) */
+	unsigned gso_slot;
+	struct gso gso;
 	unsigned long dropped[SAN_NUM_VERDICTS];
 	struct reasm *reasm;
 	struct timer *check; /* NULL for BESS: not a TAP */
@@ -214,6 +218,37 @@ static void tap_check(void *a, void *b)
 	timers_mod(t->check, stack_now_ms() + TAP_CHECK_MS);
 }
 
+void tap_flush(struct tap *t)
+{
+	uint8_t *b;
+
+	if (!t->gso_open)
+		return;
+	b = ring_buf(t->c->ring, t->gso_slot);
+	gso_finish(&t->gso, b + VNET_HDR, b);
+	ring_write_fixed(t->c->ring, t->fd, t->gso_slot, t->gso.len + VNET_HDR,
+			 ring_ref(RING_TAP_TX, 0, t->gso_slot));
+	t->gso_open = false;
+}
+
+/**
+ * join() - Add a frame to the one growing in a TX slot, if it continues it
+ * @t:		TAP
+ * @buf:	the frame
+ * @len:	its length
+ * Return: whether it was added
+ */
+static bool join(struct tap *t, const void *buf, size_t len)
+{
+	uint8_t *b;
+
+	if (!t->gso_open)
+		return false;
+	b = ring_buf(t->c->ring, t->gso_slot);
+	return gso_append(&t->gso, b + VNET_HDR, t->buf_size - VNET_HDR, buf,
+			  len);
+}
+
 ssize_t tap_send(const void *buf, size_t len, void *opaque)
 {
 	struct ctx *c = opaque;
@@ -226,6 +261,9 @@ ssize_t tap_send(const void *buf, size_t len, void *opaque)
 
 	if (len + hdr > t->buf_size)
 		return -1; /* larger than the MTU we set: never sent */
+	if (len < TAP_DIRECT_MIN && join(t, buf, len))
+		return len;
+	tap_flush(t); /* frames go out in order */
 	/* A large frame goes out at once, by writev(2) from libslirp's own
 	 * buffer: with 64 KiB in flight (no window scaling) and segments of
 	 * nearly that, each one is the whole window, and waiting for the end
@@ -236,8 +274,15 @@ ssize_t tap_send(const void *buf, size_t len, void *opaque)
 
 		slot = t->free_tx[--t->nfree];
 		b = ring_buf(c->ring, slot);
-		memcpy(b, &none, hdr);
 		memcpy(b + hdr, buf, len);
+		/* a TCP segment may be the first of a joined frame: it waits
+		 * for the next one, or for the end of the iteration */
+		if (t->vnet && gso_start(&t->gso, b + hdr, len)) {
+			t->gso_open = true;
+			t->gso_slot = slot;
+			return len;
+		}
+		memcpy(b, &none, hdr);
 		ring_write_fixed(c->ring, t->fd, slot, len + hdr,
 				 ring_ref(RING_TAP_TX, 0, slot));
 		return len;

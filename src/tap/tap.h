@@ -39,6 +39,10 @@ void tap_free(struct tap *t);
 /* implements SlirpCb.send_packet */
 ssize_t tap_send(const void *buf, size_t len, void *opaque);
 
+/* Queue the frame still growing from libslirp's segments, if any (gso.c):
+ * before the loop waits. */
+void tap_flush(struct tap *t);
+
 void tap_complete(struct ctx *c, union ring_ref ref, int res, unsigned flags);
 
 #endif

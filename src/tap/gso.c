@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* gso.c - libslirp's TCP segments towards the namespace, joined.
+ *
+ * DOC: Theory of Operation
+ * libslirp sends the namespace MSS-sized segments: 1,460 bytes at MTU 1500,
+ * so 45 frames for the 64 KiB it has in flight, each a TAP write for us and
+ * a trip up the namespace's stack, which answers every second one with an
+ * ACK that libslirp must take in. A TAP with IFF_VNET_HDR takes a frame
+ * with a virtio-net header saying "TCPV4 GSO, mss N, checksum partial",
+ * as a NIC's LRO would hand it up: the namespace's TCP takes it in one
+ * piece, as if GRO had joined it, and ACKs it once.
+ *
+ * So the segments libslirp emits in one loop iteration for one connection,
+ * back to back in sequence, go out as one frame of up to 64 KiB: the first
+ * one's headers, every segment's payload, the length, ACK number, window
+ * and PSH of the last. Every segment but the last must be the size of the
+ * first (the namespace's stack would cut the frame at that size, if it
+ * ever forwards it), so a shorter one, or one with PSH, closes the frame.
+ * Anything else (SYN, FIN, RST, URG, options, IP options, IPv6) goes as it
+ * came. The IP checksum is recomputed; the TCP one is left partial, which
+ * is also what a receiver trusts without summing 64 KiB again.
+ */
+#include <arpa/inet.h>
+#include <linux/virtio_net.h>
+#include <string.h>
+
+#include "gso.h"
+
+enum {
+	ETH_LEN = 14,
+	IP_LEN = 20, /* no options */
+	TCP_LEN = 20,
+	HDRS = ETH_LEN + IP_LEN + TCP_LEN,
+	IP_MAX = 65535,
+	TH_FIN = 0x01,
+	TH_SYN = 0x02,
+	TH_RST = 0x04,
+	TH_PSH = 0x08,
+	TH_ACK = 0x10,
+	TH_URG = 0x20,
+};
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = v >> 8;
+	p[1] = v & 0xff;
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)get16(p) << 16 | get16(p + 2);
+}
+
+/**
+ * segment() - Is @f a TCP segment we may join, and its payload
+ * @f:		Ethernet frame
+ * @len:	its length
+ * @payload:	set to the payload's length
+ * Return: whether it is: IPv4, no options, not a fragment, TCP with a
+ *	   20-byte header, data, and no flag but ACK and PSH
+ */
+static bool segment(const uint8_t *f, size_t len, size_t *payload)
+{
+	const uint8_t *ip = f + ETH_LEN, *tcp = ip + IP_LEN;
+	size_t tot;
+
+	if (len <= HDRS || get16(f + 12) != 0x0800 || ip[0] != 0x45 ||
+	    ip[9] != 6 || (get16(ip + 6) & 0x3fff))
+		return false;
+	tot = get16(ip + 2);
+	if (tot != len - ETH_LEN || (tcp[12] >> 4) != 5 ||
+	    (tcp[13] & ~(TH_ACK | TH_PSH)) || !(tcp[13] & TH_ACK))
+		return false;
+	*payload = tot - IP_LEN - TCP_LEN;
+	return true;
+}
+
+bool gso_start(struct gso *g, const uint8_t *f, size_t len)
+{
+	size_t payload;
+
+	if (!segment(f, len, &payload) || payload > 0xffff)
+		return false;
+	*g = (struct gso){
+		.len = len,
+		.next_seq = get32(f + ETH_LEN + IP_LEN + 4) + (uint32_t)payload,
+		.mss = (uint16_t)payload,
+		.segs = 1,
+		.closed = (f[ETH_LEN + IP_LEN + 13] & TH_PSH) != 0,
+	};
+	return true;
+}
+
+/* The same connection: addresses (IP 12..19) and ports (TCP 0..3). */
+static bool same_flow(const uint8_t *a, const uint8_t *b)
+{
+	return !memcmp(a + ETH_LEN + 12, b + ETH_LEN + 12, 8) &&
+	       !memcmp(a + ETH_LEN + IP_LEN, b + ETH_LEN + IP_LEN, 4) &&
+	       !memcmp(a, b, ETH_LEN); /* and MACs */
+}
+
+static uint16_t ip_csum(const uint8_t *ip)
+{
+	uint32_t sum = 0;
+
+	for (int i = 0; i < IP_LEN; i += 2)
+		if (i != 10)
+			sum += get16(ip + i);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+bool gso_append(struct gso *g, uint8_t *f, size_t room, const uint8_t *s,
+		size_t slen)
+{
+	uint8_t *ip = f + ETH_LEN, *tcp = ip + IP_LEN;
+	const uint8_t *stcp = s + ETH_LEN + IP_LEN;
+	size_t payload;
+
+	if (g->closed || !segment(s, slen, &payload) || payload > g->mss ||
+	    !same_flow(f, s) || get32(stcp + 4) != g->next_seq ||
+	    g->len + payload > room || g->len - ETH_LEN + payload > IP_MAX)
+		return false;
+	memcpy(f + g->len, s + HDRS, payload);
+	g->len += payload;
+	g->next_seq += (uint32_t)payload;
+	g->segs++;
+	g->closed = payload < g->mss || (stcp[13] & TH_PSH);
+	put16(ip + 2, (uint16_t)(g->len - ETH_LEN));
+	put16(ip + 10, ip_csum(ip));
+	memcpy(tcp + 8, stcp + 8, 4);	/* ACK number */
+	tcp[13] |= stcp[13] & TH_PSH;
+	memcpy(tcp + 14, stcp + 14, 2); /* window */
+	return true;
+}
+
+void gso_finish(const struct gso *g, uint8_t *f, void *hdr)
+{
+	struct virtio_net_hdr *h = hdr;
+	uint8_t *ip = f + ETH_LEN, *tcp = ip + IP_LEN;
+	uint32_t sum;
+
+	memset(h, 0, sizeof(*h));
+	if (g->segs < 2)
+		return; /* as libslirp made it, checksum and all */
+	h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	h->gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+	h->hdr_len = HDRS;
+	h->gso_size = g->mss;
+	h->csum_start = ETH_LEN + IP_LEN;
+	h->csum_offset = 16;
+	/* the pseudo-header's sum, not complemented: the rest is "partial" */
+	sum = get16(ip + 12) + get16(ip + 14) + get16(ip + 16) +
+	      get16(ip + 18) + 6 + (uint32_t)(g->len - ETH_LEN - IP_LEN);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	put16(tcp + 16, (uint16_t)sum);
+}
