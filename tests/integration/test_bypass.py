@@ -72,6 +72,12 @@ def ruleset(t):
 
 def echo_many(t, cmd, host, port, n, size):
     out = t.peer(cmd, host, port, n, size, timeout=120).split()
+    if not out or out[0] != str(n):
+        # what each end still holds, to tell where bytes stopped
+        for name, ns in (("namespace", t), ("remote", remote)):
+            log(f"{name}:\n" + ns.sh("ss -tnoi", check=False).stdout)
+        log("host:\n" + subprocess.run(["ss", "-tnoi"], capture_output=True,
+                                       text=True).stdout)
     check(out and out[0] == str(n),
           f"{n} x {size} B each way to {host}:{port}, sha256 intact: {out}")
 
