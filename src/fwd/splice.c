@@ -60,6 +60,8 @@ enum {
 	POOL_BATCH = 16, /* namespace sockets per helper round trip */
 	SPARE_PIPES = 64, /* empty pipes kept for the next connections */
 	FULL_LOG_MS = 60 * 1000, /* one warning a minute at most */
+	SWEEP_MS = 1000,  /* see sweep() */
+	SWEEP_QUIET = 10, /* sweeps a connection gets after its last byte */
 	OP_SIDE0 = 0,
 	OP_SIDE1 = 1,
 };
@@ -73,6 +75,8 @@ struct splice_conn {
 	short armed[2]; /* mask of side d's armed poll, 0 if none */
 	bool connecting;
 	bool used;
+	bool moved;    /* bytes moved since the last sweep() */
+	uint8_t quiet; /* sweeps since it last moved bytes */
 	uint16_t gen;
 	struct timer *timeout;
 };
@@ -104,14 +108,20 @@ struct fwd_splice {
 	unsigned nspare;
 	bool warned_helper;
 	int64_t warned_full_ms;
+	struct timer *sweep; /* armed while connections hold bytes */
+	unsigned drop_every, ncqes; /* S4_TEST_DROP_POLLS: see sweep() */
 };
 
 struct fwd_splice *fwd_splice_new(struct ctx *c)
 {
 	struct fwd_splice *s = calloc(1, sizeof(*s));
+	const char *drop = getenv("S4_TEST_DROP_POLLS");
 
-	if (s)
-		s->c = c;
+	if (!s)
+		return NULL;
+	s->c = c;
+	if (drop)
+		s->drop_every = atoi(drop);
 	return s;
 }
 
@@ -137,6 +147,8 @@ void fwd_splice_free(struct fwd_splice *s)
 	for (unsigned i = 0; i < s->nconns; i++)
 		if (s->conns[i].used)
 			conn_close(s, &s->conns[i], true);
+	if (s->sweep)
+		timers_del(s->c->timers, s->sweep);
 	free(s->ls);
 	free(s->conns);
 	free(s);
@@ -453,7 +465,7 @@ static int pump(struct splice_conn *k, int d)
 				   k->cap[d] - k->queued[d], fl);
 			if (n > 0) {
 				k->queued[d] += n;
-				moved = true;
+				moved = k->moved = true;
 			} else if (n == 0) {
 				k->eof[d] = true;
 			} else if (errno != EAGAIN && errno != EINTR) {
@@ -465,7 +477,7 @@ static int pump(struct splice_conn *k, int d)
 				   k->queued[d], fl);
 			if (n > 0) {
 				k->queued[d] -= n;
-				moved = true;
+				moved = k->moved = true;
 			} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
 				return -errno;
 			}
@@ -477,6 +489,9 @@ static int pump(struct splice_conn *k, int d)
 	}
 	return 0;
 }
+
+static void sweep_arm(struct fwd_splice *s);
+static void connect_check(struct fwd_splice *s, struct splice_conn *k);
 
 static void run(struct fwd_splice *s, struct splice_conn *k)
 {
@@ -490,6 +505,60 @@ static void run(struct fwd_splice *s, struct splice_conn *k)
 	}
 	arm(s, k, 0);
 	arm(s, k, 1);
+	sweep_arm(s);
+}
+
+/**
+ * sweep() - timer callback: pump every connection that moved bytes lately
+ * but none in the last second
+ * @a:		engine
+ * @b:		unused
+ *
+ * A poll that never completes stalls its connection for good: the peers
+ * wait for us and have nothing more to say that would wake us. One was
+ * seen (a full pipe towards a writable socket, both ends idle for a
+ * minute, a few times in sanitizer runs of test_bypass; the TAP's device
+ * check covers another such wake-up). Whatever loses it, this bounds the
+ * stall to about a second. A connection quiet for SWEEP_QUIET sweeps is
+ * left alone (its peers will speak first), so an idle engine does not
+ * wake. S4_TEST_DROP_POLLS=N makes the engine ignore every Nth poll
+ * completion, so that the tests can see this work.
+ */
+static void sweep(void *a, void *b)
+{
+	struct fwd_splice *s = a;
+	bool again = false;
+
+	(void)b;
+	for (unsigned i = 0; i < s->nconns; i++) {
+		struct splice_conn *k = &s->conns[i];
+
+		if (!k->used)
+			continue;
+		if (k->connecting) {
+			connect_check(s, k); /* its poll may be the lost one */
+			again = true;
+		} else if (k->moved) {
+			k->moved = false;
+			k->quiet = 0;
+			again = true;
+		} else if (k->quiet < SWEEP_QUIET) {
+			k->quiet++;
+			again = true;
+			run(s, k);
+		}
+	}
+	if (again)
+		timers_mod(s->sweep, stack_now_ms() + SWEEP_MS);
+}
+
+/* The sweep runs while connections are busy; never when all are idle. */
+static void sweep_arm(struct fwd_splice *s)
+{
+	if (!s->sweep)
+		s->sweep = timers_add(s->c->timers, sweep, s, NULL);
+	if (s->sweep && !timers_armed(s->sweep))
+		timers_mod(s->sweep, stack_now_ms() + SWEEP_MS);
 }
 
 /**
@@ -557,10 +626,12 @@ static void connect_check(struct fwd_splice *s, struct splice_conn *k)
 {
 	struct pollfd p = { .fd = k->fd[1], .events = POLLOUT };
 
-	if (poll(&p, 1, 0) == 1)
+	if (poll(&p, 1, 0) == 1) {
 		connected(s, k, p.revents);
-	else
-		arm(s, k, 1);
+		return;
+	}
+	arm(s, k, 1);
+	sweep_arm(s);
 }
 
 /* timer callback: @b is the slot number */
@@ -783,6 +854,8 @@ void fwd_splice_complete(struct fwd_splice *s, union ring_ref ref, int res)
 	k = &s->conns[ref.idx];
 	if (!k->used || k->gen != ref.gen || ref.op > OP_SIDE1)
 		return;
+	if (s->drop_every && ++s->ncqes % s->drop_every == 0)
+		return; /* a lost wake-up, for the tests (sweep()) */
 	k->armed[ref.op] = 0;
 	if (k->connecting)
 		connected(s, k, res);

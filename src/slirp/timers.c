@@ -55,6 +55,11 @@ void timers_del(struct timers *t, struct timer *tm)
 	}
 }
 
+bool timers_armed(const struct timer *tm)
+{
+	return tm->armed;
+}
+
 void timers_mod(struct timer *tm, int64_t expire_ms)
 {
 	tm->expire_ms = expire_ms;

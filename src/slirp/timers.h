@@ -2,6 +2,7 @@
 #ifndef S4_TIMERS_H
 #define S4_TIMERS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* libslirp's timers (SlirpCb.timer_*), folded into the ring's wait timeout:
@@ -16,6 +17,7 @@ void timers_free(struct timers *t);
 struct timer *timers_add(struct timers *t, timer_fn fn, void *a, void *b);
 void timers_del(struct timers *t, struct timer *tm);
 void timers_mod(struct timer *tm, int64_t expire_ms);
+bool timers_armed(const struct timer *tm);
 
 /**
  * timers_timeout() - How long the loop may sleep
