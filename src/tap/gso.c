@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "gso.h"
+#include "wire.h"
 
 enum {
 	ETH_LEN = 14,
@@ -40,22 +41,6 @@ enum {
 	TH_URG = 0x20,
 };
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)get16(p) << 16 | get16(p + 2);
-}
-
 /**
  * segment() - Is @f a TCP segment we may join, and its payload
  * @f:		Ethernet frame
@@ -69,10 +54,10 @@ static bool segment(const uint8_t *f, size_t len, size_t *payload)
 	const uint8_t *ip = f + ETH_LEN, *tcp = ip + IP_LEN;
 	size_t tot;
 
-	if (len <= HDRS || get16(f + 12) != 0x0800 || ip[0] != 0x45 ||
-	    ip[9] != 6 || (get16(ip + 6) & 0x3fff))
+	if (len <= HDRS || wire_get16(f + 12) != 0x0800 || ip[0] != 0x45 ||
+	    ip[9] != 6 || (wire_get16(ip + 6) & 0x3fff))
 		return false;
-	tot = get16(ip + 2);
+	tot = wire_get16(ip + 2);
 	if (tot != len - ETH_LEN || (tcp[12] >> 4) != 5 ||
 	    (tcp[13] & ~(TH_ACK | TH_PSH)) || !(tcp[13] & TH_ACK))
 		return false;
@@ -87,11 +72,12 @@ bool gso_start(struct gso *g, const uint8_t *f, size_t len)
 	if (!segment(f, len, &payload) || payload > 0xffff)
 		return false;
 	*g = (struct gso){
-		.len = len,
-		.next_seq = get32(f + ETH_LEN + IP_LEN + 4) + (uint32_t)payload,
-		.mss = (uint16_t)payload,
-		.segs = 1,
-		.closed = (f[ETH_LEN + IP_LEN + 13] & TH_PSH) != 0,
+	    .len = len,
+	    .next_seq =
+		wire_get32(f + ETH_LEN + IP_LEN + 4) + (uint32_t)payload,
+	    .mss = (uint16_t)payload,
+	    .segs = 1,
+	    .closed = (f[ETH_LEN + IP_LEN + 13] & TH_PSH) != 0,
 	};
 	return true;
 }
@@ -104,18 +90,6 @@ static bool same_flow(const uint8_t *a, const uint8_t *b)
 	       !memcmp(a, b, ETH_LEN); /* and MACs */
 }
 
-static uint16_t ip_csum(const uint8_t *ip)
-{
-	uint32_t sum = 0;
-
-	for (int i = 0; i < IP_LEN; i += 2)
-		if (i != 10)
-			sum += get16(ip + i);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
 bool gso_append(struct gso *g, uint8_t *f, size_t room, const uint8_t *s,
 		size_t slen)
 {
@@ -124,7 +98,7 @@ bool gso_append(struct gso *g, uint8_t *f, size_t room, const uint8_t *s,
 	size_t payload;
 
 	if (g->closed || !segment(s, slen, &payload) || payload > g->mss ||
-	    !same_flow(f, s) || get32(stcp + 4) != g->next_seq ||
+	    !same_flow(f, s) || wire_get32(stcp + 4) != g->next_seq ||
 	    g->len + payload > room || g->len - ETH_LEN + payload > IP_MAX)
 		return false;
 	memcpy(f + g->len, s + HDRS, payload);
@@ -132,9 +106,9 @@ bool gso_append(struct gso *g, uint8_t *f, size_t room, const uint8_t *s,
 	g->next_seq += (uint32_t)payload;
 	g->segs++;
 	g->closed = payload < g->mss || (stcp[13] & TH_PSH);
-	put16(ip + 2, (uint16_t)(g->len - ETH_LEN));
-	put16(ip + 10, ip_csum(ip));
-	memcpy(tcp + 8, stcp + 8, 4);	/* ACK number */
+	wire_put16(ip + 2, (uint16_t)(g->len - ETH_LEN));
+	wire_put16(ip + 10, wire_ip_csum(ip));
+	memcpy(tcp + 8, stcp + 8, 4); /* ACK number */
 	tcp[13] |= stcp[13] & TH_PSH;
 	memcpy(tcp + 14, stcp + 14, 2); /* window */
 	return true;
@@ -156,9 +130,9 @@ void gso_finish(const struct gso *g, uint8_t *f, void *hdr)
 	h->csum_start = ETH_LEN + IP_LEN;
 	h->csum_offset = 16;
 	/* the pseudo-header's sum, not complemented: the rest is "partial" */
-	sum = get16(ip + 12) + get16(ip + 14) + get16(ip + 16) +
-	      get16(ip + 18) + 6 + (uint32_t)(g->len - ETH_LEN - IP_LEN);
+	sum = wire_get16(ip + 12) + wire_get16(ip + 14) + wire_get16(ip + 16) +
+	      wire_get16(ip + 18) + 6 + (uint32_t)(g->len - ETH_LEN - IP_LEN);
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
-	put16(tcp + 16, (uint16_t)sum);
+	wire_put16(tcp + 16, (uint16_t)sum);
 }

@@ -129,17 +129,6 @@ static bool complete(const struct dgram *d)
 	return true;
 }
 
-static uint16_t ip_csum(const uint8_t *h)
-{
-	uint32_t s = 0;
-
-	for (int i = 0; i < IP_LEN; i += 2)
-		s += wire_get16(h + i);
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return ~s & 0xffff;
-}
-
 /* The whole datagram as a frame, into r->out; frees the slot. */
 static size_t assemble(struct reasm *r, struct dgram *d)
 {
@@ -153,8 +142,7 @@ static size_t assemble(struct reasm *r, struct dgram *d)
 	ip = r->out + ETH_LEN;
 	wire_put16(ip + 2, IP_LEN + d->total);
 	wire_put16(ip + 6, 0); /* no flags, offset 0 */
-	wire_put16(ip + 10, 0);
-	wire_put16(ip + 10, ip_csum(ip));
+	wire_put16(ip + 10, wire_ip_csum(ip));
 	release(d);
 	return n;
 }

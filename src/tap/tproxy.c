@@ -306,12 +306,6 @@ static int talk(struct tproxy *t, struct mnl_nlmsg_batch *b)
 	return err;
 }
 
-/* Append a built message to the batch. */
-static void next(struct mnl_nlmsg_batch *b)
-{
-	mnl_nlmsg_batch_next(b);
-}
-
 static struct nlmsghdr *put(struct tproxy *t, struct mnl_nlmsg_batch *b,
 			    uint16_t type, uint16_t flags)
 {
@@ -333,7 +327,7 @@ static void put_table(struct tproxy *t, struct mnl_nlmsg_batch *b,
 	nftnl_table_set_str(tb, NFTNL_TABLE_NAME, table_name);
 	nftnl_table_nlmsg_build_payload(put(t, b, type, flags), tb);
 	nftnl_table_free(tb);
-	next(b);
+	mnl_nlmsg_batch_next(b);
 }
 
 static void put_chain(struct tproxy *t, struct mnl_nlmsg_batch *b,
@@ -347,7 +341,7 @@ static void put_chain(struct tproxy *t, struct mnl_nlmsg_batch *b,
 					    NLM_F_CREATE),
 					c);
 	nftnl_chain_free(c);
-	next(b);
+	mnl_nlmsg_batch_next(b);
 }
 
 static void put_rule(struct tproxy *t, struct mnl_nlmsg_batch *b,
@@ -359,7 +353,7 @@ static void put_rule(struct tproxy *t, struct mnl_nlmsg_batch *b,
 					   NLM_F_CREATE | NLM_F_APPEND),
 				       r);
 	nftnl_rule_free(r);
-	next(b);
+	mnl_nlmsg_batch_next(b);
 }
 
 /* A batch of @body between begin and end; 0 or the first error. */
@@ -376,10 +370,10 @@ static int run(struct tproxy *t,
 		return -ENOMEM;
 	nomem = false;
 	nftnl_batch_begin(mnl_nlmsg_batch_current(b), ++t->seq);
-	next(b);
+	mnl_nlmsg_batch_next(b);
 	body(t, b, ports);
 	nftnl_batch_end(mnl_nlmsg_batch_current(b), ++t->seq);
-	next(b);
+	mnl_nlmsg_batch_next(b);
 	rc = nomem ? -ENOMEM : talk(t, b);
 	mnl_nlmsg_batch_stop(b);
 	return rc;

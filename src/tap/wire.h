@@ -23,4 +23,18 @@ static inline void wire_put16(uint8_t *p, uint16_t v)
 	p[1] = v & 0xff;
 }
 
+/* The checksum of a 20-byte IPv4 header, its own field (bytes 10-11)
+ * left out of the sum. */
+static inline uint16_t wire_ip_csum(const uint8_t *ip)
+{
+	uint32_t s = 0;
+
+	for (int i = 0; i < 20; i += 2)
+		if (i != 10)
+			s += wire_get16(ip + i);
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return ~s & 0xffff;
+}
+
 #endif

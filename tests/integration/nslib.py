@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 
-from peer import echo_conn  # noqa: E402  (same folder)
+from peer import echo_conn, echo_once  # noqa: E402  (same folder)
 
 S4 = os.environ.get("S4_BIN") or os.path.join(
     os.path.dirname(__file__), "..", "..", "build", "slirp4netns")
@@ -263,22 +263,19 @@ def start(args, target, **kw):
 
 
 def tcp_roundtrip(host, port, data, timeout=30):
-    """Connect, send data and half-close (from a thread, so a large echo
-    cannot deadlock), read until EOF: what came back."""
+    """What an echo server at host:port sends back for data (peer.py)."""
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET
-    c = socket.socket(fam, socket.SOCK_STREAM)
-    c.settimeout(timeout)
-    c.connect((host, port))
-    threading.Thread(target=lambda: (c.sendall(data),
-                                     c.shutdown(socket.SHUT_WR))).start()
-    got = bytearray()
-    while True:
-        d = c.recv(1 << 16)
-        if not d:
-            break
-        got += d
-    c.close()
-    return bytes(got)
+    return echo_once(host, port, data, fam, timeout)
+
+
+def resolv_conf(nameserver):
+    """Bind a resolv.conf naming only nameserver over /etc/resolv.conf
+    (the outer namespace has its own mounts): what libslirp reads."""
+    import tempfile
+    path = os.path.join(tempfile.mkdtemp(), "resolv.conf")
+    with open(path, "w") as fh:
+        fh.write(f"nameserver {nameserver}\n")
+    subprocess.run(["mount", "--bind", path, "/etc/resolv.conf"], check=True)
 
 
 def api_call(sock, req, timeout=5):

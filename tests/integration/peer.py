@@ -14,27 +14,31 @@ import threading
 import time
 
 
+def echo_once(host, port, data, family=socket.AF_INET, timeout=30):
+    """Connect, send data and half-close (from a thread, so a large echo
+    cannot deadlock), read until EOF: what came back."""
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    with s:
+        s.connect((host, int(port)))
+        t = threading.Thread(target=lambda: (s.sendall(data),
+                                             s.shutdown(socket.SHUT_WR)))
+        t.start()
+        got = bytearray()
+        while True:
+            d = s.recv(1 << 16)
+            if not d:
+                break
+            got += d
+        t.join()
+    return bytes(got)
+
+
 def tcp_echo(host, port, nbytes, family=socket.AF_INET):
     """Send nbytes of seeded random data to an echo server, read the echo
     concurrently, print the sha256 of both."""
     data = random.Random(nbytes).randbytes(int(nbytes))
-    s = socket.socket(family, socket.SOCK_STREAM)
-    s.settimeout(30)
-    s.connect((host, int(port)))
-
-    def send():
-        s.sendall(data)
-        s.shutdown(socket.SHUT_WR)
-
-    t = threading.Thread(target=send)
-    t.start()
-    got = bytearray()
-    while True:
-        d = s.recv(1 << 16)
-        if not d:
-            break
-        got += d
-    t.join()
+    got = echo_once(host, port, data, family)
     print(hashlib.sha256(data).hexdigest(), hashlib.sha256(got).hexdigest(),
           len(got))
 
@@ -47,20 +51,7 @@ def tcp_echo_many(host, port, count, nbytes, family=socket.AF_INET):
     def one(i):
         data = random.Random(i).randbytes(int(nbytes))
         try:
-            s = socket.socket(family, socket.SOCK_STREAM)
-            s.settimeout(60)
-            s.connect((host, int(port)))
-            t = threading.Thread(target=lambda: (s.sendall(data),
-                                                 s.shutdown(socket.SHUT_WR)))
-            t.start()
-            got = bytearray()
-            while True:
-                d = s.recv(1 << 16)
-                if not d:
-                    break
-                got += d
-            t.join()
-            s.close()
+            got = echo_once(host, port, data, family, timeout=60)
         except OSError as e:
             bad.append(f"{i}:{e!r}")
             return

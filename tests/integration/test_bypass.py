@@ -12,7 +12,6 @@ after exit; the same under sandbox and seccomp; without the option nothing
 changes."""
 import re
 import struct
-import tempfile
 from nslib import *
 
 isolate()
@@ -52,11 +51,7 @@ class TcpResolver(threading.Thread):
                 c.sendall(struct.pack(">H", len(ans)) + ans)
 
 
-d = tempfile.mkdtemp()
-with open(os.path.join(d, "resolv.conf"), "w") as fh:
-    fh.write("nameserver 127.0.0.1\n")
-subprocess.run(["mount", "--bind", os.path.join(d, "resolv.conf"),
-                "/etc/resolv.conf"], check=True)
+resolv_conf("127.0.0.1")
 resolver = TcpResolver()
 lo = TcpEchoServer("127.0.0.1")
 lo6 = TcpEchoServer("::1", family=socket.AF_INET6)

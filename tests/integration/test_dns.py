@@ -3,7 +3,6 @@
 """DNS: queries to 10.0.2.3 reach the resolver in the host's resolv.conf (one
 the test runs); --disable-dns stops that."""
 import struct
-import tempfile
 from nslib import *
 
 isolate()
@@ -34,11 +33,7 @@ class Resolver(threading.Thread):
                              socket.inet_aton("192.0.2.7"), a)
 
 
-d = tempfile.mkdtemp()
-with open(os.path.join(d, "resolv.conf"), "w") as fh:
-    fh.write("nameserver 127.0.0.1\n")
-subprocess.run(["mount", "--bind", os.path.join(d, "resolv.conf"),
-                "/etc/resolv.conf"], check=True)
+resolv_conf("127.0.0.1")
 res = Resolver()
 
 t = Netns()
