@@ -129,27 +129,8 @@ enum sanitize_verdict sanitize_frame(const uint8_t *f, size_t len)
 
 int sanitize_csum_partial(uint8_t *f, size_t len, size_t start, size_t off)
 {
-	uint64_t sum = 0;
-	size_t i = start;
-
 	if (start > len || off > len - start || len - start - off < 2)
 		return -EINVAL;
-	for (; i + 8 <= len; i += 8) { /* 16-bit words, four at a time */
-		uint64_t w;
-
-		memcpy(&w, f + i, 8);
-		w = be64toh(w);
-		sum += (w >> 48) + ((w >> 32) & 0xffff) +
-		       ((w >> 16) & 0xffff) + (w & 0xffff);
-	}
-	for (; i + 1 < len; i += 2)
-		sum += (uint32_t)f[i] << 8 | f[i + 1];
-	if (i < len)
-		sum += (uint32_t)f[i] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	sum = ~sum & 0xffff;
-	f[start + off] = sum >> 8;
-	f[start + off + 1] = sum & 0xff;
+	wire_put16(f + start + off, ~wire_sum(f + start, len - start));
 	return 0;
 }

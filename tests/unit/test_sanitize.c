@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "tap/sanitize.h"
+#include "tap/wire.h"
 
 static uint8_t f[128];
 
@@ -142,13 +143,34 @@ static uint32_t ones(const uint8_t *p, size_t n, uint32_t sum)
 	return sum;
 }
 
+/* wire_sum() against the plain definition: every length through a few
+ * 16-byte strides and its tail, at every alignment, words whose sums carry
+ * (0xff bytes), and 64 KiB of them (carries out of 32 bits in the 64-bit
+ * sums). */
+Test(sanitize, wire_sum)
+{
+	static uint8_t b[65536 + 4];
+
+	for (size_t i = 0; i < sizeof(b); i++)
+		b[i] = (uint8_t)(i * 151 + (i >> 8));
+	for (size_t off = 0; off < 4; off++)
+		for (size_t n = 0; n < 100; n++)
+			cr_assert_eq(wire_sum(b + off, n), ones(b + off, n, 0),
+				     "offset %zu, %zu bytes", off, n);
+	memset(b, 0xff, sizeof(b));
+	cr_assert_eq(wire_sum(b + 1, 65535), ones(b + 1, 65535, 0));
+	cr_assert_eq(wire_sum(b, 65536), 0xffff);
+	b[3] = 0x01;
+	cr_assert_eq(wire_sum(b, 65536), ones(b, 65536, 0));
+}
+
 /* A TCP segment whose checksum the namespace left to us (checksum offload:
  * only the pseudo-header's sum in the field), payloads of odd and even
  * lengths past the 8-byte stride: completed, the segment verifies. */
 Test(sanitize, csum_partial)
 {
 	static uint8_t fr[14 + 20 + 20 + 1500];
-	size_t sizes[] = { 0, 1, 7, 8, 9, 1000, 1499, 1500 };
+	size_t sizes[] = { 0, 1, 7, 8, 9, 15, 16, 17, 1000, 1499, 1500 };
 
 	for (unsigned k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
 		size_t pl = sizes[k], tl = 20 + pl, len = 14 + 20 + tl;
