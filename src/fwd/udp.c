@@ -72,7 +72,7 @@ struct fwd_udp {
 	struct timer *sweep;
 	bool sweeping; /* the sweep timer is armed */
 	int64_t idle_ms, sweep_ms;
-	uint8_t buf[DGRAM_MAX];
+	uint8_t *buf; /* DGRAM_MAX: malloc()ed, resident once used */
 };
 
 static void sweep(void *a, void *b);
@@ -91,8 +91,11 @@ struct fwd_udp *fwd_udp_new(struct ctx *c)
 		u->idle_ms = atoi(getenv("SLIRP4NETNS_TEST_UDP_IDLE_MS"));
 		u->sweep_ms = u->idle_ms / 4 + 1;
 	}
+	u->buf = malloc(DGRAM_MAX); /* not calloc(): untouched until used */
 	u->sweep = timers_add(c->timers, sweep, u, NULL);
-	if (!u->sweep) {
+	if (!u->sweep || !u->buf) {
+		timers_del(c->timers, u->sweep);
+		free(u->buf);
 		free(u);
 		return NULL;
 	}
@@ -141,6 +144,7 @@ void fwd_udp_free(struct fwd_udp *u)
 	timers_del(u->c->timers, u->sweep);
 	free(u->flows);
 	free(u->ls);
+	free(u->buf);
 	free(u);
 }
 
@@ -324,7 +328,7 @@ static void from_clients(struct fwd_udp *u, unsigned li)
 	for (int i = 0; i < RECV_BATCH; i++) {
 		struct sockaddr_storage from;
 		socklen_t fl = sizeof(from);
-		ssize_t n = recvfrom(l->fd, u->buf, sizeof(u->buf), 0,
+		ssize_t n = recvfrom(l->fd, u->buf, DGRAM_MAX, 0,
 				     (struct sockaddr *)&from, &fl);
 		struct udp_flow *f;
 
@@ -351,7 +355,7 @@ static void to_client(struct fwd_udp *u, struct udp_flow *f)
 	int64_t now = stack_now_ms(); /* once a batch, not a datagram */
 
 	for (int i = 0; i < RECV_BATCH; i++) {
-		ssize_t n = recv(f->fd, u->buf, sizeof(u->buf), MSG_DONTWAIT);
+		ssize_t n = recv(f->fd, u->buf, DGRAM_MAX, MSG_DONTWAIT);
 
 		if (n < 0) {
 			if (errno == EINTR)
