@@ -20,8 +20,9 @@
  * A connection has two sides (0: the host client, 1: the namespace) and a
  * pipe per direction: pipe[d] carries what side d sent. Each side has at
  * most one oneshot poll armed, for POLLIN while its pipe has room and its
- * peer has not finished, POLLOUT while the pipe towards it holds bytes.
- * Any completion pumps both directions until splice() says EAGAIN, then
+ * peer has not finished, POLLOUT while the pipe towards it holds bytes; a
+ * changed mask is a poll update, asked for again when the kernel refuses
+ * it (-EALREADY). Any completion pumps both directions until splice() says EAGAIN, then
  * re-arms what is still wanted. Nothing is lost: a byte leaves a pipe only
  * when splice() says the socket took it.
  *
@@ -517,9 +518,10 @@ static void run(struct fwd_splice *s, struct splice_conn *k)
  * A poll that never completes stalls its connection for good: the peers
  * wait for us and have nothing more to say that would wake us. One was
  * seen (a full pipe towards a writable socket, both ends idle for a
- * minute, a few times in sanitizer runs of test_bypass; the TAP's device
- * check covers another such wake-up). Whatever loses it, this bounds the
- * stall to about a second. A connection quiet for SWEEP_QUIET sweeps is
+ * minute, a few times in sanitizer runs of test_bypass): a poll update the
+ * kernel refused with -EALREADY left the old mask armed, now asked for
+ * again (ring_poll_update_done()). Whatever else could lose one, this
+ * bounds the stall to about a second. A connection quiet for SWEEP_QUIET sweeps is
  * left alone (its peers will speak first), so an idle engine does not
  * wake. S4_TEST_DROP_POLLS=N makes the engine ignore every Nth poll
  * completion, so that the tests can see this work.
@@ -852,7 +854,16 @@ void fwd_splice_complete(struct fwd_splice *s, union ring_ref ref, int res)
 	if (ref.idx >= s->nconns)
 		return;
 	k = &s->conns[ref.idx];
-	if (!k->used || k->gen != ref.gen || ref.op > OP_SIDE1)
+	if (!k->used || k->gen != ref.gen)
+		return;
+	if (ref.op & RING_OP_UPDATE) {
+		int d = ref.op & ~RING_OP_UPDATE;
+
+		if (d <= OP_SIDE1)
+			ring_poll_update_done(s->c->ring, ref, res, k->armed[d]);
+		return;
+	}
+	if (ref.op > OP_SIDE1)
 		return;
 	if (s->drop_every && ++s->ncqes % s->drop_every == 0)
 		return; /* a lost wake-up, for the tests (sweep()) */

@@ -403,7 +403,8 @@ void ring_poll_update(struct ring *r, union ring_ref ref, unsigned mask)
 	 * UPDATE_USER_DATA is -EINVAL, and the old poll stays as it was. */
 	io_uring_prep_poll_update(sqe, ref.u64, 0, mask,
 				  IORING_POLL_UPDATE_EVENTS);
-	io_uring_sqe_set_data64(sqe, ring_ref(RING_NONE, 0, 0).u64);
+	ref.op |= RING_OP_UPDATE;
+	io_uring_sqe_set_data64(sqe, ref.u64);
 }
 
 void ring_poll_remove(struct ring *r, union ring_ref ref)
@@ -414,7 +415,8 @@ void ring_poll_remove(struct ring *r, union ring_ref ref)
 		return ring_fb_poll_remove(r->fb, ref);
 	sqe = sqe_get(r);
 	io_uring_prep_poll_remove(sqe, ref.u64);
-	io_uring_sqe_set_data64(sqe, ring_ref(RING_NONE, 0, 0).u64);
+	ref.op |= RING_OP_REMOVE;
+	io_uring_sqe_set_data64(sqe, ref.u64);
 }
 
 /* Everything src/ring prepares; a new operation must be added here. */
@@ -535,7 +537,7 @@ int ring_wait(struct ring *r, int timeout_ms)
 	return rc < 0 ? rc : 0;
 }
 
-unsigned ring_reap(struct ring *r, struct ring_cqe *out, unsigned max)
+static unsigned reap_raw(struct ring *r, struct ring_cqe *out, unsigned max)
 {
 	struct io_uring_cqe *cqe;
 	unsigned head, n = 0;
@@ -550,5 +552,44 @@ unsigned ring_reap(struct ring *r, struct ring_cqe *out, unsigned max)
 					      cqe->res, cqe->flags };
 	}
 	io_uring_cq_advance(&r->ring, n);
+	return n;
+}
+
+/**
+ * keep_for_owners() - Take the ring's own completions out of a batch
+ * @r:		ring
+ * @c:		completions
+ * @n:		how many
+ *
+ * A removal the kernel refused because it was running the poll's wake-up
+ * (-EALREADY) is asked for again; the next ring_wait() submits it.
+ * Return: how many are left, moved to the front
+ */
+static unsigned keep_for_owners(struct ring *r, struct ring_cqe *c, unsigned n)
+{
+	unsigned kept = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		union ring_ref ref = c[i].ref;
+
+		if (!(ref.op & RING_OP_REMOVE)) {
+			c[kept++] = c[i];
+			continue;
+		}
+		ref.op &= ~RING_OP_REMOVE;
+		if (c[i].res == -EALREADY)
+			ring_poll_remove(r, ref);
+	}
+	return kept;
+}
+
+unsigned ring_reap(struct ring *r, struct ring_cqe *out, unsigned max)
+{
+	unsigned n = 0, got;
+
+	do {
+		got = reap_raw(r, out + n, max - n);
+		n += keep_for_owners(r, out + n, got);
+	} while (got && n < max);
 	return n;
 }

@@ -3,6 +3,7 @@
 #define S4_RING_H
 
 #include <assert.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,7 +14,7 @@ struct io_uring;
 
 /* What a completion is for. Each type has one handler in loop.c. */
 enum ring_type {
-	RING_NONE,   /* nobody waits: POLL_REMOVE, poll updates */
+	RING_NONE,   /* nobody waits */
 	RING_TAP_RX, /* idx: RX buffer */
 	RING_TAP_TX, /* idx: TX slot */
 	RING_TAP_POLL,
@@ -49,6 +50,13 @@ static inline union ring_ref ring_ref(enum ring_type t, uint16_t gen,
 {
 	return (union ring_ref){ .type = t, .gen = gen, .idx = idx };
 }
+
+/* Bits of op the ring sets on the completion of a poll update or removal;
+ * the rest of user_data is the poll's. See ring_poll_update(). */
+enum {
+	RING_OP_UPDATE = 0x80, /* comes back to the poll's owner */
+	RING_OP_REMOVE = 0x40, /* the ring's own: never reaped */
+};
 
 struct ring_cqe {
 	union ring_ref ref;
@@ -129,7 +137,45 @@ void ring_recv(struct ring *r, int fd, void *buf, size_t len,
 /* send(MSG_NOSIGNAL): a client gone away is an error, not SIGPIPE */
 void ring_send(struct ring *r, int fd, const void *buf, size_t len,
 	       union ring_ref ref);
+
+/**
+ * ring_poll_update() - Change the mask of an armed poll
+ * @r:		ring
+ * @ref:	the poll's user_data
+ * @mask:	what it should wait for from now on
+ *
+ * Its completion goes to the poll's owner, as @ref with RING_OP_UPDATE in
+ * op: 0, or -ENOENT when the poll has fired (its own completion comes or
+ * came), or -EALREADY when the kernel was running the poll's wake-up. Then
+ * nothing changed: if the wake-up finds nothing in the old mask (the data
+ * that woke it was read since) the poll waits on with the old mask, and a
+ * socket that became writable meanwhile is never reported. The owner must
+ * then ask again: ring_poll_update_done().
+ */
 void ring_poll_update(struct ring *r, union ring_ref ref, unsigned mask);
+
+/**
+ * ring_poll_update_done() - The owner's part of an update's completion
+ * @r:		ring
+ * @ref:	its user_data (RING_OP_UPDATE in op)
+ * @res:	its result
+ * @armed:	the mask the owner wants armed now, 0 if it has no poll
+ *
+ * After -EALREADY, updates again (to the mask wanted now: a later update
+ * may have gone through meanwhile).
+ */
+static inline void ring_poll_update_done(struct ring *r, union ring_ref ref,
+					 int res, unsigned armed)
+{
+	ref.op &= ~RING_OP_UPDATE;
+	if (res == -EALREADY && armed)
+		ring_poll_update(r, ref, armed);
+}
+
+/* Remove an armed poll; a poll the kernel was busy with (-EALREADY) is
+ * asked for again by the ring itself, as an armed poll holds its file (a
+ * closed socket would not send FIN). The owner sees the poll's own
+ * completion, if it comes, and nothing else. */
 void ring_poll_remove(struct ring *r, union ring_ref ref);
 
 /* Push queued operations to the kernel now (keeps order before a write(2)). */

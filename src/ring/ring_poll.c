@@ -136,7 +136,8 @@ void ring_fb_poll_update(struct ring_fb *fb, union ring_ref ref, unsigned mask)
 
 	if (i >= 0)
 		fb->ops[i].mask = mask;
-	complete(fb, ring_ref(RING_NONE, 0, 0), i >= 0 ? 0 : -ENOENT);
+	ref.op |= RING_OP_UPDATE; /* as io_uring's: to the poll's owner */
+	complete(fb, ref, i >= 0 ? 0 : -ENOENT);
 }
 
 void ring_fb_poll_remove(struct ring_fb *fb, union ring_ref ref)
@@ -147,7 +148,8 @@ void ring_fb_poll_remove(struct ring_fb *fb, union ring_ref ref)
 		complete(fb, fb->ops[i].ref, -ECANCELED);
 		drop(fb, i);
 	}
-	complete(fb, ring_ref(RING_NONE, 0, 0), i >= 0 ? 0 : -ENOENT);
+	ref.op |= RING_OP_REMOVE;
+	complete(fb, ref, i >= 0 ? 0 : -ENOENT);
 }
 
 /**

@@ -18,7 +18,9 @@
  * - POLLPRI is never requested. A poll CQE's result is the wakeup key, and
  *   ordinary TCP data wakes with EPOLLIN|EPOLLPRI: libslirp would read it as
  *   urgent data and the guest would lose bytes.
- * - Updates use IORING_POLL_UPDATE_EVENTS with new user_data 0.
+ * - Updates use IORING_POLL_UPDATE_EVENTS with new user_data 0, and one
+ *   the kernel refused (-EALREADY: it was running the poll's wake-up) is
+ *   asked for again, else the old mask stays armed (ring_poll_update()).
  * - unregister_poll_fd must remove the armed poll: it holds a reference on
  *   the file, so libslirp's close() would not send FIN until it went away.
  *
@@ -283,6 +285,11 @@ void pollset_complete(struct pollset *ps, union ring_ref ref, int res)
 	if (ref.idx >= ps->nfds)
 		return;
 	p = &ps->fds[ref.idx];
+	if (ref.op & RING_OP_UPDATE) {
+		if (p->armed && p->gen == ref.gen)
+			ring_poll_update_done(ps->ring, ref, res, p->armed_mask);
+		return;
+	}
 	if (!p->armed || p->gen != ref.gen)
 		return; /* removed since, or fd reused */
 	for (unsigned i = 0; i < ps->narmed; i++) {

@@ -186,3 +186,27 @@ ParameterizedTest(bool *uring, pollset, listener_held_near_fd_limit)
 	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
 	teardown();
 }
+
+/* libslirp asks for output on a socket whose poll was just woken for input
+ * by data it has read since: the kernel refuses the update while it runs
+ * that wake-up (-EALREADY on 6.x with DEFER_TASKRUN) and the poll would
+ * wait on for input only. Asked again, the socket is reported writable. */
+Test(pollset, update_refused_while_waking)
+{
+	char ch, junk[4096];
+	int sv[2], rev = 0;
+
+	setup(true);
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+	while (write(sv[0], junk, sizeof(junk)) > 0)
+		; /* not writable until sv[1] reads */
+	cr_assert_eq(iterate(sv[0], SLIRP_POLL_IN, 0), 0);
+	cr_assert_eq(write(sv[1], "x", 1), 1); /* wakes the poll */
+	cr_assert_eq(read(sv[0], &ch, 1), 1);  /* libslirp read it */
+	while (read(sv[1], junk, sizeof(junk)) > 0)
+		;
+	for (int i = 0; i < 5 && !(rev & SLIRP_POLL_OUT); i++)
+		rev = iterate(sv[0], SLIRP_POLL_IN | SLIRP_POLL_OUT, 50);
+	cr_assert(rev & SLIRP_POLL_OUT, "writable, reported");
+	teardown();
+}
