@@ -35,9 +35,10 @@ struct dgram {
 	int32_t total; /* payload length, -1 until the last fragment */
 	int64_t born_ms;
 	uint8_t hdr[ETH_LEN + IP_LEN];
-	uint8_t *buf; /* BUF_LEN, then the map */
-	/* which 8-byte blocks have arrived; behind the buffer, so an idle
-	 * struct reasm is 3 KiB that calloc() touches, not 35 */
+	uint8_t *buf; /* BUF_LEN */
+	/* which 8-byte blocks have arrived (MAP_LEN): allocated with the
+	 * buffer, so an idle struct reasm is 3 KiB that calloc() touches,
+	 * not 35 */
 	uint8_t *map;
 };
 
@@ -54,6 +55,7 @@ struct reasm *reasm_new(void)
 static void release(struct dgram *d)
 {
 	free(d->buf);
+	free(d->map);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -99,11 +101,13 @@ static struct dgram *find(struct reasm *r, const uint8_t *ip, int64_t now_ms)
 		release(oldest); /* all busy: the oldest gives way */
 		free_slot = oldest;
 	}
-	free_slot->buf = malloc(BUF_LEN + MAP_LEN);
-	if (!free_slot->buf)
+	/* apart: the buffer's pages are touched only where fragments land */
+	free_slot->buf = malloc(BUF_LEN);
+	free_slot->map = calloc(1, MAP_LEN);
+	if (!free_slot->buf || !free_slot->map) {
+		release(free_slot);
 		return NULL;
-	free_slot->map = free_slot->buf + BUF_LEN;
-	memset(free_slot->map, 0, MAP_LEN);
+	}
 	free_slot->used = true;
 	free_slot->src = src;
 	free_slot->dst = dst;
