@@ -28,10 +28,8 @@
 #include "wire.h"
 
 enum {
-	ETH_LEN = 14,
-	IP_LEN = 20, /* no options */
 	TCP_LEN = 20,
-	HDRS = ETH_LEN + IP_LEN + TCP_LEN,
+	HDRS = WIRE_ETH_LEN + WIRE_IP_LEN + TCP_LEN,
 	IP_MAX = 65535,
 	TH_FIN = 0x01,
 	TH_SYN = 0x02,
@@ -51,17 +49,17 @@ enum {
  */
 static bool segment(const uint8_t *f, size_t len, size_t *payload)
 {
-	const uint8_t *ip = f + ETH_LEN, *tcp = ip + IP_LEN;
+	const uint8_t *ip = f + WIRE_ETH_LEN, *tcp = ip + WIRE_IP_LEN;
 	size_t tot;
 
-	if (len <= HDRS || wire_get16(f + 12) != 0x0800 || ip[0] != 0x45 ||
-	    ip[9] != 6 || (wire_get16(ip + 6) & 0x3fff))
+	if (len <= HDRS || wire_get16(f + 12) != WIRE_ETH_P_IP ||
+	    ip[0] != 0x45 || ip[9] != 6 || (wire_get16(ip + 6) & 0x3fff))
 		return false;
 	tot = wire_get16(ip + 2);
-	if (tot != len - ETH_LEN || (tcp[12] >> 4) != 5 ||
+	if (tot != len - WIRE_ETH_LEN || (tcp[12] >> 4) != 5 ||
 	    (tcp[13] & ~(TH_ACK | TH_PSH)) || !(tcp[13] & TH_ACK))
 		return false;
-	*payload = tot - IP_LEN - TCP_LEN;
+	*payload = tot - WIRE_IP_LEN - TCP_LEN;
 	return true;
 }
 
@@ -73,11 +71,11 @@ bool gso_start(struct gso *g, const uint8_t *f, size_t len)
 		return false;
 	*g = (struct gso){
 	    .len = len,
-	    .next_seq =
-		wire_get32(f + ETH_LEN + IP_LEN + 4) + (uint32_t)payload,
+	    .next_seq = wire_get32(f + WIRE_ETH_LEN + WIRE_IP_LEN + 4) +
+			(uint32_t)payload,
 	    .mss = (uint16_t)payload,
 	    .segs = 1,
-	    .closed = (f[ETH_LEN + IP_LEN + 13] & TH_PSH) != 0,
+	    .closed = (f[WIRE_ETH_LEN + WIRE_IP_LEN + 13] & TH_PSH) != 0,
 	};
 	return true;
 }
@@ -85,28 +83,29 @@ bool gso_start(struct gso *g, const uint8_t *f, size_t len)
 /* The same connection: addresses (IP 12..19) and ports (TCP 0..3). */
 static bool same_flow(const uint8_t *a, const uint8_t *b)
 {
-	return !memcmp(a + ETH_LEN + 12, b + ETH_LEN + 12, 8) &&
-	       !memcmp(a + ETH_LEN + IP_LEN, b + ETH_LEN + IP_LEN, 4) &&
-	       !memcmp(a, b, ETH_LEN); /* and MACs */
+	return !memcmp(a + WIRE_ETH_LEN + 12, b + WIRE_ETH_LEN + 12, 8) &&
+	       !memcmp(a + WIRE_ETH_LEN + WIRE_IP_LEN,
+		       b + WIRE_ETH_LEN + WIRE_IP_LEN, 4) &&
+	       !memcmp(a, b, WIRE_ETH_LEN); /* and MACs */
 }
 
 bool gso_append(struct gso *g, uint8_t *f, size_t room, const uint8_t *s,
 		size_t slen)
 {
-	uint8_t *ip = f + ETH_LEN, *tcp = ip + IP_LEN;
-	const uint8_t *stcp = s + ETH_LEN + IP_LEN;
+	uint8_t *ip = f + WIRE_ETH_LEN, *tcp = ip + WIRE_IP_LEN;
+	const uint8_t *stcp = s + WIRE_ETH_LEN + WIRE_IP_LEN;
 	size_t payload;
 
 	if (g->closed || !segment(s, slen, &payload) || payload > g->mss ||
 	    !same_flow(f, s) || wire_get32(stcp + 4) != g->next_seq ||
-	    g->len + payload > room || g->len - ETH_LEN + payload > IP_MAX)
+	    g->len + payload > room || g->len - WIRE_ETH_LEN + payload > IP_MAX)
 		return false;
 	memcpy(f + g->len, s + HDRS, payload);
 	g->len += payload;
 	g->next_seq += (uint32_t)payload;
 	g->segs++;
 	g->closed = payload < g->mss || (stcp[13] & TH_PSH);
-	wire_put16(ip + 2, (uint16_t)(g->len - ETH_LEN));
+	wire_put16(ip + 2, (uint16_t)(g->len - WIRE_ETH_LEN));
 	wire_put16(ip + 10, wire_ip_csum(ip));
 	memcpy(tcp + 8, stcp + 8, 4); /* ACK number */
 	tcp[13] |= stcp[13] & TH_PSH;
@@ -117,7 +116,7 @@ bool gso_append(struct gso *g, uint8_t *f, size_t room, const uint8_t *s,
 void gso_finish(const struct gso *g, uint8_t *f, void *hdr)
 {
 	struct virtio_net_hdr *h = hdr;
-	uint8_t *ip = f + ETH_LEN, *tcp = ip + IP_LEN;
+	uint8_t *ip = f + WIRE_ETH_LEN, *tcp = ip + WIRE_IP_LEN;
 	uint32_t sum;
 
 	memset(h, 0, sizeof(*h));
@@ -127,11 +126,12 @@ void gso_finish(const struct gso *g, uint8_t *f, void *hdr)
 	h->gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
 	h->hdr_len = HDRS;
 	h->gso_size = g->mss;
-	h->csum_start = ETH_LEN + IP_LEN;
+	h->csum_start = WIRE_ETH_LEN + WIRE_IP_LEN;
 	h->csum_offset = 16;
 	/* the pseudo-header's sum, not complemented: the rest is "partial" */
 	sum = wire_get16(ip + 12) + wire_get16(ip + 14) + wire_get16(ip + 16) +
-	      wire_get16(ip + 18) + 6 + (uint32_t)(g->len - ETH_LEN - IP_LEN);
+	      wire_get16(ip + 18) + 6 +
+	      (uint32_t)(g->len - WIRE_ETH_LEN - WIRE_IP_LEN);
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
 	wire_put16(tcp + 16, (uint16_t)sum);

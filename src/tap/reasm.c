@@ -18,11 +18,10 @@
 #include "wire.h"
 
 enum {
-	ETH_LEN = 14,
-	IP_LEN = 20, /* fragments with IP options are refused */
-	MAX_PAYLOAD = 65535 - IP_LEN,
+	/* fragments with IP options are refused: headers are WIRE_IP_LEN */
+	MAX_PAYLOAD = 65535 - WIRE_IP_LEN,
 	BLOCKS = (MAX_PAYLOAD + 7) / 8,
-	BUF_LEN = ETH_LEN + IP_LEN + MAX_PAYLOAD,
+	BUF_LEN = WIRE_ETH_LEN + WIRE_IP_LEN + MAX_PAYLOAD,
 	MAP_LEN = (BLOCKS + 7) / 8,
 };
 
@@ -34,7 +33,7 @@ struct dgram {
 	bool have_first;
 	int32_t total; /* payload length, -1 until the last fragment */
 	int64_t born_ms;
-	uint8_t hdr[ETH_LEN + IP_LEN];
+	uint8_t hdr[WIRE_ETH_LEN + WIRE_IP_LEN];
 	uint8_t *buf; /* BUF_LEN */
 	/* which 8-byte blocks have arrived (MAP_LEN): allocated with the
 	 * buffer, so an idle struct reasm is 3 KiB that calloc() touches,
@@ -142,15 +141,15 @@ static bool complete(const struct dgram *d)
 /* The whole datagram as a frame, into r->out; frees the slot. */
 static size_t assemble(struct reasm *r, struct dgram *d)
 {
-	size_t n = ETH_LEN + IP_LEN + d->total;
+	size_t n = WIRE_ETH_LEN + WIRE_IP_LEN + d->total;
 	uint8_t *ip;
 
 	free(r->out);
 	r->out = d->buf; /* the payload is already in place behind the hdr */
 	d->buf = NULL;
 	memcpy(r->out, d->hdr, sizeof(d->hdr));
-	ip = r->out + ETH_LEN;
-	wire_put16(ip + 2, IP_LEN + d->total);
+	ip = r->out + WIRE_ETH_LEN;
+	wire_put16(ip + 2, WIRE_IP_LEN + d->total);
 	wire_put16(ip + 6, 0); /* no flags, offset 0 */
 	wire_put16(ip + 10, wire_ip_csum(ip));
 	release(d);
@@ -159,15 +158,16 @@ static size_t assemble(struct reasm *r, struct dgram *d)
 
 bool reasm_is_fragment(const uint8_t *f, size_t len)
 {
-	return len >= ETH_LEN + IP_LEN && wire_get16(f + 12) == 0x0800 &&
-	       (wire_get16(f + ETH_LEN + 6) & 0x3fff);
+	return len >= WIRE_ETH_LEN + WIRE_IP_LEN &&
+	       wire_get16(f + 12) == WIRE_ETH_P_IP &&
+	       (wire_get16(f + WIRE_ETH_LEN + 6) & 0x3fff);
 }
 
 enum reasm_verdict reasm_input(struct reasm *r, const uint8_t *f, size_t len,
 			       int64_t now_ms, const uint8_t **out,
 			       size_t *out_len)
 {
-	const uint8_t *ip = f + ETH_LEN;
+	const uint8_t *ip = f + WIRE_ETH_LEN;
 	size_t total, plen, off;
 	uint16_t frag;
 	bool more;
@@ -179,9 +179,10 @@ enum reasm_verdict reasm_input(struct reasm *r, const uint8_t *f, size_t len,
 	more = frag & 0x2000;
 	off = (frag & 0x1fff) * 8u;
 	total = wire_get16(ip + 2);
-	if ((ip[0] & 0x0f) != 5 || total < IP_LEN || total > len - ETH_LEN)
+	if ((ip[0] & 0x0f) != 5 || total < WIRE_IP_LEN ||
+	    total > len - WIRE_ETH_LEN)
 		return REASM_DROP;
-	plen = total - IP_LEN;
+	plen = total - WIRE_IP_LEN;
 	if (!plen || (more && plen % 8) || off + plen > MAX_PAYLOAD)
 		return REASM_DROP;
 	d = find(r, ip, now_ms);
@@ -206,7 +207,8 @@ enum reasm_verdict reasm_input(struct reasm *r, const uint8_t *f, size_t len,
 		memcpy(d->hdr, f, sizeof(d->hdr));
 		d->have_first = true;
 	}
-	memcpy(d->buf + ETH_LEN + IP_LEN + off, ip + IP_LEN, plen);
+	memcpy(d->buf + WIRE_ETH_LEN + WIRE_IP_LEN + off, ip + WIRE_IP_LEN,
+	       plen);
 	if (!complete(d))
 		return REASM_HELD;
 	*out_len = assemble(r, d);

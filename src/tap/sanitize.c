@@ -23,8 +23,6 @@ _Static_assert(ARRAY_SIZE(sanitize_names) == SAN_NUM_VERDICTS,
 	       "a name for every verdict");
 
 enum {
-	ETH_HLEN_ = 14,
-	ETH_P_IP_ = 0x0800,
 	ETH_P_ARP_ = 0x0806,
 	ETH_P_IPV6_ = 0x86dd,
 	IP6_HLEN = 40,
@@ -105,23 +103,23 @@ static enum sanitize_verdict check_arp(const uint8_t *arp, size_t len)
 	if (len < 28)
 		return SAN_RUNT;
 	/* Ethernet/IPv4 only: the lengths libslirp's ARP code assumes */
-	if (wire_get16(arp) != 1 || wire_get16(arp + 2) != ETH_P_IP_ || arp[4] != 6 ||
-	    arp[5] != 4)
+	if (wire_get16(arp) != 1 || wire_get16(arp + 2) != WIRE_ETH_P_IP ||
+	    arp[4] != 6 || arp[5] != 4)
 		return SAN_BAD_HEADER;
 	return SAN_PASS;
 }
 
 enum sanitize_verdict sanitize_frame(const uint8_t *f, size_t len)
 {
-	if (len < ETH_HLEN_)
+	if (len < WIRE_ETH_LEN)
 		return SAN_RUNT;
 	switch (wire_get16(f + 12)) {
-	case ETH_P_IP_:
-		return check_ipv4(f + ETH_HLEN_, len - ETH_HLEN_);
+	case WIRE_ETH_P_IP:
+		return check_ipv4(f + WIRE_ETH_LEN, len - WIRE_ETH_LEN);
 	case ETH_P_IPV6_:
-		return check_ipv6(f + ETH_HLEN_, len - ETH_HLEN_);
+		return check_ipv6(f + WIRE_ETH_LEN, len - WIRE_ETH_LEN);
 	case ETH_P_ARP_:
-		return check_arp(f + ETH_HLEN_, len - ETH_HLEN_);
+		return check_arp(f + WIRE_ETH_LEN, len - WIRE_ETH_LEN);
 	default:
 		return SAN_PASS; /* libslirp ignores other ethertypes */
 	}

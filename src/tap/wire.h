@@ -9,6 +9,12 @@
 #include <stdint.h>
 #include <string.h>
 
+enum {
+	WIRE_ETH_LEN = 14, /* an Ethernet header, no VLAN tag */
+	WIRE_IP_LEN = 20,  /* an IPv4 header without options */
+	WIRE_ETH_P_IP = 0x0800,
+};
+
 static inline uint16_t wire_get16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] << 8 | p[1]);
