@@ -169,10 +169,9 @@ static void conn_received(struct api *a, struct api_conn *k, int res)
 	k->len += res;
 	k->eof = res == 0;
 	end = json_value_end(k->buf, k->len);
-	if (end)
-		conn_answer(a, k, end);
-	else if (res == 0 || k->len == API_MAX_REQUEST)
-		conn_answer(a, k, k->len); /* EOF, or too large */
+	/* what came after the value counts towards "too large" too */
+	if (end || res == 0 || k->len == API_MAX_REQUEST)
+		conn_answer(a, k, k->len);
 	else
 		conn_recv(a, k);
 }

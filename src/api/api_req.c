@@ -276,16 +276,19 @@ static const struct api_cmd {
 static void dispatch(const struct api_env *env, const char *req, size_t len,
 		     struct sb *b)
 {
-	size_t end = json_value_end(req, len);
+	size_t end;
 	struct json *j;
 	int exec;
 
-	if (end)
-		len = end; /* what follows the first value is ignored */
+	/* as slirp4netns: what was received counts, trailing bytes too (its
+	 * one read() filling the 4096-byte buffer is "too large") */
 	if (len >= API_MAX_REQUEST) {
 		reply_error(b, "too large message");
 		return;
 	}
+	end = json_value_end(req, len);
+	if (end)
+		len = end; /* what follows the first value is ignored */
 	j = malloc(sizeof(*j));
 	if (!j) {
 		b->oom = true;

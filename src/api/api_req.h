@@ -21,9 +21,10 @@ enum { API_MAX_REQUEST = 4096 };
 /**
  * api_request() - Handle one request, as slirp4netns answers it
  * @env:	forwards and network
- * @req:	the request bytes (one JSON document; trailing bytes ignored
- *		by the caller)
- * @len:	their length; API_MAX_REQUEST or more is "too large"
+ * @req:	the bytes received: one JSON value, and whatever followed it
+ *		(ignored)
+ * @len:	their length, trailing bytes included; API_MAX_REQUEST or more
+ *		is "too large"
  * @reply:	set to a malloc()ed reply: compact JSON, no newline
  * Return: the reply's length, or -ENOMEM (then *reply is NULL)
  */

@@ -147,6 +147,37 @@ Test(api, too_large)
 	free(req);
 }
 
+/* A list_hostfwd request padded with trailing spaces to @n bytes. */
+static char *padded(size_t n)
+{
+	static const char req[] = "{\"execute\":\"list_hostfwd\"}";
+	char *p = malloc(n + 1);
+
+	memset(p, ' ', n);
+	memcpy(p, req, sizeof(req) - 1);
+	p[n] = '\0';
+	return p;
+}
+
+Test(api, size_limit_counts_trailing_bytes)
+{
+	/* slirp4netns serves 4095 bytes and calls a full 4096-byte read
+	 * too large, whatever follows the JSON value */
+	static const size_t sizes[] = { API_MAX_REQUEST - 1, API_MAX_REQUEST,
+					API_MAX_REQUEST + 1 };
+	static const char *const want[] = { "{\"entries\":[]}",
+					    ERR("too large message"),
+					    ERR("too large message") };
+
+	cr_assert_eq(API_MAX_REQUEST, 4096);
+	for (unsigned i = 0; i < 3; i++) {
+		char *req = padded(sizes[i]);
+
+		expect(req, want[i]);
+		free(req);
+	}
+}
+
 Test(api, proto_errors)
 {
 	/* upstream crashes on the first two */
