@@ -124,7 +124,9 @@ static int parse_host(const struct api_env *env, const struct json *j, int t,
 	return 0;
 }
 
-/* "guest_addr": missing or "" is the -c address of each family */
+/* "guest_addr": missing or "" is the -c address of each family; one that
+ * nothing in the namespace could receive from the TAP (its loopback, say)
+ * is refused on every path, libslirp's too (fwd_guest_reachable()) */
 static int parse_guest(const struct api_env *env, const struct json *j,
 		       int t, struct fwd_spec *s)
 {
@@ -136,10 +138,24 @@ static int parse_guest(const struct api_env *env, const struct json *j,
 		return -1;
 	if (!a[0])
 		return 0;
-	if (inet_pton(AF_INET, a, &s->guest4) == 1)
-		return s->v4 ? 0 : -1;
-	if (inet_pton(AF_INET6, a, &s->guest6) == 1)
-		return s->v6 ? 0 : -1;
+	if (inet_pton(AF_INET, a, &s->guest4) == 1) {
+		struct sockaddr_in g = { .sin_family = AF_INET,
+					 .sin_addr = s->guest4 };
+
+		return s->v4 && fwd_guest_reachable((struct sockaddr *)&g,
+						     env->net)
+			       ? 0
+			       : -1;
+	}
+	if (inet_pton(AF_INET6, a, &s->guest6) == 1) {
+		struct sockaddr_in6 g = { .sin6_family = AF_INET6,
+					  .sin6_addr = s->guest6 };
+
+		return s->v6 && fwd_guest_reachable((struct sockaddr *)&g,
+						     env->net)
+			       ? 0
+			       : -1;
+	}
 	return -1;
 }
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* fwd.c - the table of host forwards the API manages. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,35 @@ bool fwd_bound_to(int fd, const struct sockaddr *addr, socklen_t len)
 
 	return fd >= 0 && getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 &&
 	       sl == len && !memcmp(&ss, addr, len);
+}
+
+static bool v4_reachable(in_addr_t a, const struct netcfg *net)
+{
+	in_addr_t h = ntohl(a);
+
+	if ((h >> 24) == 0 || (h >> 24) == 127 || IN_MULTICAST(h) ||
+	    h == INADDR_BROADCAST)
+		return false;
+	/* the virtual network's broadcast address; a /31 or /32 has none */
+	return !net || net->prefix >= 31 ||
+	       a != (net->net.s_addr | ~net->mask.s_addr);
+}
+
+bool fwd_guest_reachable(const struct sockaddr *guest,
+			 const struct netcfg *net)
+{
+	const struct in6_addr *a6;
+
+	if (guest->sa_family == AF_INET)
+		return v4_reachable(
+			((const struct sockaddr_in *)guest)->sin_addr.s_addr,
+			net);
+	if (guest->sa_family != AF_INET6)
+		return false;
+	a6 = &((const struct sockaddr_in6 *)guest)->sin6_addr;
+	return !IN6_IS_ADDR_LOOPBACK(a6) && !IN6_IS_ADDR_UNSPECIFIED(a6) &&
+	       !IN6_IS_ADDR_MULTICAST(a6) && !IN6_IS_ADDR_V4MAPPED(a6) &&
+	       !IN6_IS_ADDR_V4COMPAT(a6);
 }
 
 const struct fwd_entry *fwd_at(const struct fwd_table *t, unsigned i)

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include "../err.h"
+#include "../netcfg.h"
 
 /* One host forward as the API describes it: either family or both. */
 struct fwd_spec {
@@ -62,6 +63,24 @@ long fwd_add(struct fwd_table *t, const struct fwd_spec *s, struct err *e);
  * Return: 0 or -errno
  */
 int fwd_remove(struct fwd_table *t, long id, struct err *e);
+
+/**
+ * fwd_guest_reachable() - Could a frame to @guest, in from the TAP, reach a
+ * socket in the namespace?
+ * @guest:	AF_INET or AF_INET6, the port ignored
+ * @net:	the virtual network (its broadcast address), or NULL
+ *
+ * The namespace's kernel drops what arrives on the TAP for a loopback
+ * address (127.0.0.0/8, ::1) and never delivers TCP to an unspecified,
+ * multicast or broadcast one; an IPv4-mapped IPv6 destination is never
+ * local. A forward to any of these reaches nothing through libslirp, so
+ * no path of ours may reach anything with it: a connect() from inside the
+ * namespace to 127.0.0.1, 0.0.0.0 or ::ffff:127.0.0.1 would end on lo, at
+ * services bound there to be out of every forward's reach.
+ * Return: true if it could
+ */
+bool fwd_guest_reachable(const struct sockaddr *guest,
+			 const struct netcfg *net);
 
 /* Is @fd bound to exactly @addr? (finding a forward's own listener) */
 bool fwd_bound_to(int fd, const struct sockaddr *addr, socklen_t len);

@@ -59,6 +59,8 @@ static int slirp_add(void *o, unsigned fl, const struct sockaddr *host,
 		    (host->sa_family == AF_INET6 ? SLIRP_HOSTFWD_V6ONLY : 0);
 	int fd;
 
+	if (!fwd_guest_reachable(guest, &c->o->net))
+		return -EADDRNOTAVAIL; /* the API refuses these first */
 	if ((fl & FWD_SPLICE) && !fwd_splice_available(c->splice))
 		return -EOPNOTSUPP;
 	if (fl & FWD_SPLICE) {

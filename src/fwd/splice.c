@@ -750,6 +750,11 @@ static void conn_start(struct fwd_splice *s, struct splice_listener *l,
 	}
 	if (l->adopted) {
 		nfd = bypass_socket(s->c->o, cfd, &to, &tolen);
+	} else if (!fwd_guest_reachable((struct sockaddr *)&to,
+					&s->c->o->net)) {
+		/* never inside the namespace to where the TAP could not
+		 * deliver: its loopback (fwd_guest_reachable()) */
+		nfd = -EADDRNOTAVAIL;
 	} else {
 		nfd = ns_socket(s, l, peer);
 		if (nfd < 0 && !s->warned_helper) {

@@ -297,6 +297,9 @@ static struct udp_flow *flow_new(struct fwd_udp *u, unsigned li,
 		u->flows = n;
 		u->nflows = cap;
 	}
+	/* never inside the namespace to where the TAP could not deliver */
+	if (!fwd_guest_reachable((struct sockaddr *)&l->guest, &u->c->o->net))
+		return NULL;
 	fd = helper_socket(&u->c->helper, l->guest.ss_family,
 			   SOCK_DGRAM | SOCK_NONBLOCK, 0);
 	if (fd < 0 ||

@@ -218,6 +218,52 @@ Test(api, address_errors)
 	cr_assert_eq(nadd, 0);
 }
 
+Test(api, guest_addr_the_tap_cannot_reach)
+{
+	/* what the namespace drops on arrival from the TAP, or never
+	 * delivers to TCP: refused on every path, splice and slirp alike */
+	static const char *const v4[] = {
+		"127.0.0.1", "127.1.2.3", "0.0.0.0",	"0.1.2.3",
+		"224.0.0.1", "239.1.1.1", "255.255.255.255", "10.0.2.255",
+	};
+	static const char *const v6[] = {
+		"::1", "::", "::ffff:127.0.0.1", "::ffff:0.0.0.0",
+		"::ffff:10.0.2.100", "ff02::1", "::127.0.0.1",
+	};
+	static const char *const modes[] = { "", ",\"mode\":\"splice\"",
+					     ",\"mode\":\"slirp\"" };
+	char req[256];
+
+	env.ipv6 = true;
+	for (unsigned m = 0; m < 3; m++) {
+		for (unsigned i = 0; i < ARRAY_SIZE(v4); i++) {
+			snprintf(req, sizeof(req),
+				 ADD("\"proto\":\"%s\",\"host_port\":1,"
+				     "\"guest_addr\":\"%s\",\"guest_port\":1%s"),
+				 i % 2 ? "udp" : "tcp4", v4[i], modes[m]);
+			expect(req, ERR("add_hostfwd: bad arguments.guest_addr"));
+		}
+		for (unsigned i = 0; i < ARRAY_SIZE(v6); i++) {
+			snprintf(req, sizeof(req),
+				 ADD("\"proto\":\"%s\",\"host_port\":1,"
+				     "\"guest_addr\":\"%s\",\"guest_port\":1%s"),
+				 i % 2 ? "udp6" : "tcp6", v6[i], modes[m]);
+			expect(req, ERR("add_hostfwd: bad arguments.guest_addr"));
+		}
+	}
+	cr_assert_eq(nadd, 0);
+	/* the neighbours of those are fine */
+	expect(ADD("\"proto\":\"tcp4\",\"host_port\":1,\"guest_addr\":"
+		   "\"10.0.2.254\",\"guest_port\":1"),
+	       "{\"return\":{\"id\":1}}");
+	expect(ADD("\"proto\":\"tcp6\",\"host_port\":2,\"guest_addr\":"
+		   "\"fd00::100\",\"guest_port\":1"),
+	       "{\"return\":{\"id\":2}}");
+	expect(ADD("\"proto\":\"udp4\",\"host_port\":3,\"guest_addr\":"
+		   "\"128.0.0.1\",\"guest_port\":1"),
+	       "{\"return\":{\"id\":3}}");
+}
+
 Test(api, port_errors)
 {
 	static const char *bad[] = { "0", "-1", "65536", "72010", "1.5",
