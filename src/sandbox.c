@@ -44,6 +44,9 @@ int sandbox_enter_userns(const struct opts *o, struct err *e)
 	fd = open(userns, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return err_set(e, -errno, "%s: %s", userns, strerror(errno));
+	/* root in that namespace must not be able to ptrace us or walk our
+	 * /proc files: that needs CAP_SYS_PTRACE where we were started */
+	prctl(PR_SET_DUMPABLE, 0);
 	if (setns(fd, CLONE_NEWUSER) < 0) {
 		close(fd);
 		return err_set(e, -errno, "setns(CLONE_NEWUSER): %s",
@@ -54,6 +57,40 @@ int sandbox_enter_userns(const struct opts *o, struct err *e)
 		return err_set(e, -errno, "setegid(0)");
 	if (seteuid(0) < 0)
 		return err_set(e, -errno, "seteuid(0)");
+	return 0;
+}
+
+/**
+ * empty_root() - A mount namespace of our own whose root is an empty,
+ * read-only tmpfs, with nothing of the old tree left in it
+ * @e:		message on failure
+ *
+ * pivot_root(".", ".") stacks the old root on the new one; detaching it
+ * leaves the tmpfs as the namespace's only mount, and ".." at a namespace's
+ * root stays there, for us and for a walk through /proc/PID/root alike.
+ * Return: 0 or -errno
+ */
+static int empty_root(struct err *e)
+{
+	if (unshare(CLONE_NEWNS) < 0)
+		return err_set(e, -errno, "unshare(CLONE_NEWNS): %s",
+			       strerror(errno));
+	/* nothing of ours may propagate back into the host's mounts */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return err_set(e, -errno, "remount / private: %s",
+			       strerror(errno));
+	if (mount("tmpfs", "/tmp", "tmpfs",
+		  MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=0") < 0)
+		return err_set(e, -errno, "tmpfs: %s", strerror(errno));
+	if (chdir("/tmp") < 0 || syscall(SYS_pivot_root, ".", ".") < 0 ||
+	    umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+		return err_set(e, -errno, "pivot_root: %s", strerror(errno));
+	if (mount(NULL, "/", NULL,
+		  MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV |
+			  MS_NOEXEC,
+		  NULL) < 0)
+		return err_set(e, -errno, "remount read-only: %s",
+			       strerror(errno));
 	return 0;
 }
 
@@ -133,9 +170,14 @@ static int new_root(struct err *e)
 	return 0;
 }
 
-static int drop_caps(struct err *e)
+/**
+ * drop_caps() - no_new_privs, and no capability but @keep, bounding set too
+ * @keep:	the one to keep
+ * @e:		message on failure
+ * Return: 0 or -errno
+ */
+static int drop_caps(cap_value_t keep, struct err *e)
 {
-	const cap_value_t keep = CAP_NET_BIND_SERVICE;
 	cap_t caps;
 	int rc = 0;
 
@@ -162,7 +204,14 @@ int sandbox_apply(struct err *e)
 {
 	int rc = new_root(e);
 
-	return rc ? rc : drop_caps(e);
+	return rc ? rc : drop_caps(CAP_NET_BIND_SERVICE, e);
+}
+
+int sandbox_helper_apply(struct err *e)
+{
+	int rc = empty_root(e);
+
+	return rc ? rc : drop_caps(CAP_NET_ADMIN, e);
 }
 
 static const char *const denied[] = {

@@ -27,6 +27,21 @@ int sandbox_enter_userns(const struct opts *o, struct err *e);
 int sandbox_apply(struct err *e);
 
 /**
+ * sandbox_helper_apply() - Confine the helper, which lives in the target's
+ * user namespace: a mount namespace of its own with an empty, read-only
+ * root, no capability but CAP_NET_ADMIN (its rules and transparent
+ * sockets), no_new_privs
+ * @e:		message on failure
+ *
+ * Call once every file it needs is open. With PR_SET_DUMPABLE 0 (set when
+ * it is forked) this leaves root in the namespace nothing: ptrace and
+ * /proc/PID/{root,cwd,fd,mem} need CAP_SYS_PTRACE in the user namespace
+ * we were started in, and the root they would show is empty anyway.
+ * Return: 0 or -errno
+ */
+int sandbox_helper_apply(struct err *e);
+
+/**
  * seccomp_apply() - slirp4netns's denylist, plus io_uring_setup
  * @e:		message on failure
  *

@@ -11,6 +11,13 @@
  * It exits when the parent closes its end. Under --enable-seccomp it serves
  * behind its own allowlist (seccomp_helper_apply()).
  *
+ * It lives in the target's user namespace, where root may ptrace a process
+ * of the same credentials and read its /proc/PID/root, cwd, fd and mem:
+ * slirp4netns's child exits once the fd is sent, ours stays. So it is
+ * never dumpable (from the fork on), and once its files are open it moves
+ * into a mount namespace of its own with an empty root and keeps no
+ * capability but CAP_NET_ADMIN (sandbox_helper_apply()).
+ *
  * If the helper fails before sending the fd it exits 1 and the parent says
  * "child failed(1)" and exits with that status, as slirp4netns does.
  *
@@ -229,6 +236,15 @@ static _Noreturn void helper_main(const struct opts *o, int sock)
 		log_err("%s", e.msg);
 		_exit(EXIT_FAILURE);
 	}
+	if (o->target_type != TARGET_BESS) {
+		transparent_open(&t);
+		tproxy_open(&p, o);
+		/* every file it will need is open: nothing of the host's
+		 * filesystem stays within the namespace's reach, and it is so
+		 * before the parent reports ready */
+		if (sandbox_helper_apply(&e) < 0)
+			log_warn("helper: cannot confine itself: %s", e.msg);
+	}
 	if (fd_send(sock, &one, 1, fd) < 0)
 		_exit(EXIT_FAILURE);
 	if (o->target_type == TARGET_BESS)
@@ -236,10 +252,6 @@ static _Noreturn void helper_main(const struct opts *o, int sock)
 	else
 		log_info("sent tapfd=%d for %s", fd, name);
 	close(fd);
-	if (o->target_type != TARGET_BESS) {
-		transparent_open(&t);
-		tproxy_open(&p, o);
-	}
 	if (o->seccomp && seccomp_helper_apply(&e) < 0) {
 		log_err("%s", e.msg);
 		_exit(EXIT_FAILURE);
@@ -310,6 +322,10 @@ int helper_start(const struct opts *o, struct helper *h, int *tapfd)
 		return 1;
 	}
 	if (h->pid == 0) {
+		/* first: root in the user namespace it joins could otherwise
+		 * ptrace it, or walk /proc/PID/root into the host's files; now
+		 * that needs CAP_SYS_PTRACE in ours (mm->user_ns) */
+		prctl(PR_SET_DUMPABLE, 0);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
 			_exit(EXIT_FAILURE);

@@ -135,13 +135,14 @@ def as_test_user(script, stage, user="s4test", extra_files=()):
 class Netns:
     """A network namespace held open by a sleeping process."""
 
-    def __init__(self, name="target", userns=False):
+    def __init__(self, name="target", userns=False, mount=False):
         self.name = name
         # a rootless target owns its user namespace; joining it makes us
         # root there
         self.enter = (["-U", "--preserve-credentials", "-n"] if userns
-                      else ["-n"])
-        own = ["--user", "--map-root-user"] if userns else []
+                      else ["-n"]) + (["-m"] if mount else [])
+        own = (["--user", "--map-root-user"] if userns else []) + \
+            (["--mount"] if mount else [])
         self.proc = subprocess.Popen(["unshare", *own, "--net", "sleep",
                                       "infinity"],
                                      stdin=subprocess.DEVNULL,

@@ -397,6 +397,73 @@ def flood(kind, count, iface="tap0"):
     print("sent")
 
 
+def _try(fn):
+    """What fn() came to: "ok ..." or the errno's name."""
+    import errno
+    try:
+        return "ok " + str(fn())[:60]
+    except OSError as e:
+        return errno.errorcode.get(e.errno, str(e.errno))
+
+
+def _ptrace_seize(pid):
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p,
+                            ctypes.c_void_p]
+    if libc.ptrace(0x4206, pid, None, None) < 0:  # PTRACE_SEIZE
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+    return "attached"
+
+
+def _fds(pid):
+    """Follow every /proc/PID/fd link: what the first one opened gives."""
+    base = f"/proc/{pid}/fd"
+    names = os.listdir(base)
+    for n in names:
+        with open(os.path.join(base, n), "rb", buffering=0):
+            return f"opened fd {n} ({os.readlink(os.path.join(base, n))})"
+    return f"{len(names)} fds"
+
+
+def _write(path):
+    with open(path, "w") as fh:
+        fh.write("planted\n")
+    return "written"
+
+
+def _read(path):
+    with open(path, "rb") as fh:
+        return fh.read(64)
+
+
+def _mem(pid):
+    with open(f"/proc/{pid}/mem", "rb", buffering=0) as fh:
+        return "opened"
+
+
+def probe_proc(pid, secret):
+    """What root here gets of process PID: one line per way in, each
+    "NAME RESULT". secret is a file of the host's that this namespace
+    cannot see; its folder is where a write is tried."""
+    pid = int(pid)
+    root, cwd = f"/proc/{pid}/root", f"/proc/{pid}/cwd"
+    folder = os.path.dirname(secret)
+    probes = {
+        "root-list": lambda: sorted(os.listdir(root)),
+        "root-read": lambda: _read(root + secret),
+        "root-write": lambda: _write(root + folder + "/planted"),
+        "cwd-list": lambda: sorted(os.listdir(cwd)),
+        "cwd-write": lambda: _write(cwd + "/planted"),
+        "fd": lambda: _fds(pid),
+        "mem": lambda: _mem(pid),
+        "ptrace": lambda: _ptrace_seize(pid),
+    }
+    for name, fn in probes.items():
+        print(name, _try(fn), flush=True)
+
+
 # command -> (function, takes a family: a "6" suffix on the name asks v6)
 COMMANDS = {
     "tcp-echo": (tcp_echo, True),
@@ -414,6 +481,7 @@ COMMANDS = {
     "syn-flood": (syn_flood, False),
     "raw": (raw_frames, False),
     "wait-addr": (wait_addr6, False),
+    "probe-proc": (probe_proc, False),
 }
 
 

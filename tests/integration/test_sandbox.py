@@ -42,7 +42,13 @@ check(field["CapBnd"].strip() == "0000000000000400", "bounding set too")
 check(field["NoNewPrivs"].strip() == "1", "no_new_privs")
 check(field["Seccomp"].strip() == "2", "a seccomp filter is loaded")
 helper = int(open(f"/proc/{pid}/task/{pid}/children").read().split()[0])
-hstatus = open(f"/proc/{helper}/status").read()
+# the helper loads its filter once it has logged that the fd went out,
+# which may be just after the parent reports ready
+for _ in range(200):
+    hstatus = open(f"/proc/{helper}/status").read()
+    if "\nSeccomp:\t2\n" in hstatus:
+        break
+    time.sleep(0.01)
 check("\nSeccomp:\t2\n" in hstatus, "the helper has its own filter too")
 check(sorted(os.listdir(f"/proc/{pid}/root")) == ["etc", "run"],
       "only /etc and /run in its root")
