@@ -3,7 +3,8 @@
  *
  * DOC: Theory of Operation
  * Forked before anything else, with a SOCK_SEQPACKET pair to the parent and
- * PR_SET_PDEATHSIG so it never outlives it. It joins the target's user and
+ * PR_SET_PDEATHSIG so it never outlives it while it sets up; once the fd
+ * is sent, the pair's EOF ends it instead, after it removed its rules. It joins the target's user and
  * network namespaces, opens the TAP (runs -c), and sends the fd back with
  * SCM_RIGHTS. Then it stays: a socket created in the namespace keeps that
  * namespace, so the parent, which stays in the host's, asks the helper for
@@ -247,6 +248,10 @@ static _Noreturn void helper_main(const struct opts *o, int sock)
 	}
 	if (fd_send(sock, &one, 1, fd) < 0)
 		_exit(EXIT_FAILURE);
+	/* From here on it only waits on the pair, whose EOF ends it when the
+	 * parent goes, however it goes: SIGKILL on the parent's death would
+	 * come before the namespace's rules are removed. */
+	prctl(PR_SET_PDEATHSIG, 0);
 	if (o->target_type == TARGET_BESS)
 		log_info("sent \"tapfd\"=%d (not really TAP) for %s", fd, name);
 	else

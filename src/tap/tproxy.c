@@ -22,7 +22,11 @@
  * the guest's own address with the same mark (transparent.c).
  *
  * The helper installs it on request, once the listeners exist (their ports
- * go into the rules), and deletes the table when it exits. It talks
+ * go into the rules), and deletes the table when it exits. The table is
+ * owned by the helper's netlink socket (NFT_TABLE_F_OWNER), so the kernel
+ * deletes it too when the helper is killed: a table left behind would send
+ * the namespace's TCP to listeners that no longer exist, and every connect
+ * of the next forwarder, ours or slirp4netns, would time out. It talks
  * nfnetlink on a socket opened before its seccomp filter, by sendto and
  * recvmsg only. A batch is processed while sendto() runs, so every answer
  * is queued when it returns: read them without waiting.
@@ -325,6 +329,11 @@ static void put_table(struct tproxy *t, struct mnl_nlmsg_batch *b,
 	}
 	nftnl_table_set_u32(tb, NFTNL_TABLE_FAMILY, NFPROTO_INET);
 	nftnl_table_set_str(tb, NFTNL_TABLE_NAME, table_name);
+	/* owned by our netlink socket: the kernel deletes the table when
+	 * the socket closes, however the helper ends (SIGKILL, a crash),
+	 * and nobody else may change it meanwhile */
+	if (type == NFT_MSG_NEWTABLE)
+		nftnl_table_set_u32(tb, NFTNL_TABLE_FLAGS, NFT_TABLE_F_OWNER);
 	nftnl_table_nlmsg_build_payload(put(t, b, type, flags), tb);
 	nftnl_table_free(tb);
 	mnl_nlmsg_batch_next(b);
@@ -411,6 +420,12 @@ int tproxy_install(struct tproxy *t, uint16_t port4, uint16_t port6)
 	if (!t->nl)
 		return -ENOTSUP;
 	rc = run(t, install_body, ports);
+	/* A table of that name without an owner: an older forwarder's that
+	 * was killed, whose rules now send the namespace's TCP to listeners
+	 * that are gone. Delete it and go on; one that a live process owns
+	 * refuses the delete (EPERM), and we stay on libslirp. */
+	if (rc == -EEXIST && run(t, remove_body, NULL) == 0)
+		rc = run(t, install_body, ports);
 	t->installed = rc == 0; /* a failed batch leaves nothing behind */
 	return rc;
 }

@@ -31,6 +31,13 @@
  * (the caller falls back to plain splice), and so does an existing route
  * (NLM_F_EXCL). What was installed is removed, and the sysctl restored,
  * when the helper exits.
+ *
+ * A forwarder killed outright leaves them behind. They are harmless then:
+ * nothing carries the mark once our sockets are gone (the bypass's table,
+ * which marks the namespace's own traffic, goes with the helper's netlink
+ * socket: tproxy.c). The next forwarder finds exactly our rule (fwmark
+ * MARK, lookup TABLE, no other selector), takes it for a dead one's and
+ * installs afresh; any other rule naming MARK or TABLE is someone else's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -66,12 +73,17 @@ void transparent_open(struct transparent *t)
 	t->seq = time(NULL);
 }
 
+/* The kernel's own values, for a "1" a killed forwarder left behind. */
+static const char sysctl_defaults[TRANSPARENT_SYSCTLS] = { '0', '0', '2', '0' };
+
 /**
  * set_sysctls() - Each sysctl to "1", keeping what it was
  * @t:		state
+ * @stale:	a killed forwarder's rule was there: a "1" is likely its own,
+ *		and the kernel's default is what to restore
  * Return: 0 or -errno (the IPv6 one may be missing without IPv6)
  */
-static int set_sysctls(struct transparent *t)
+static int set_sysctls(struct transparent *t, bool stale)
 {
 	for (int i = 0; i < TRANSPARENT_SYSCTLS; i++) {
 		char old[4] = "";
@@ -83,6 +95,8 @@ static int set_sysctls(struct transparent *t)
 		}
 		if (pread(t->sysctl[i], old, sizeof(old) - 1, 0) > 0)
 			t->old[i] = old[0];
+		if (stale && t->old[i] == '1')
+			t->old[i] = sysctl_defaults[i];
 		if (pwrite(t->sysctl[i], "1\n", 2, 0) != 2)
 			return -errno;
 	}
@@ -133,31 +147,65 @@ static int talk(struct transparent *t, struct nlmsghdr *nlh, mnl_cb_t cb,
 
 struct clash {
 	uint32_t mark, table;
-	bool found;
+	bool foreign; /* a rule of someone else's names our mark or table */
+	bool stale;   /* exactly our rule is there: a dead forwarder's */
 };
 
-/* mnl attribute callback for a rule: does it use our mark or table? */
+/* One rule's attributes, as far as telling ours from others' goes. */
+struct rule_seen {
+	const struct clash *k;
+	bool mark, table, other;
+};
+
 static int rule_attr(const struct nlattr *a, void *data)
 {
-	struct clash *k = data;
+	struct rule_seen *r = data;
+	const struct clash *k = r->k;
 
-	if (mnl_attr_get_type(a) == FRA_FWMARK &&
-	    mnl_attr_get_u32(a) == k->mark)
-		k->found = true;
-	if (mnl_attr_get_type(a) == FRA_TABLE &&
-	    mnl_attr_get_u32(a) == k->table)
-		k->found = true;
+	switch (mnl_attr_get_type(a)) {
+	case FRA_FWMARK:
+		r->mark = mnl_attr_get_u32(a) == k->mark;
+		r->other |= !r->mark;
+		break;
+	case FRA_TABLE:
+		r->table = mnl_attr_get_u32(a) == k->table;
+		break;
+	case FRA_FWMASK:
+		r->other |= mnl_attr_get_u32(a) != 0xffffffff;
+		break;
+	case FRA_IIFNAME:
+	case FRA_OIFNAME:
+	case FRA_SRC:
+	case FRA_DST:
+	case FRA_IP_PROTO:
+	case FRA_SPORT_RANGE:
+	case FRA_DPORT_RANGE:
+	case FRA_UID_RANGE:
+		r->other = true; /* a selector ours does not have */
+		break;
+	default:
+		break;
+	}
 	return MNL_CB_OK;
 }
 
+/* For each rule of the dump: is it ours exactly, or does it clash? */
 static int rule_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct clash *k = data;
 	const struct fib_rule_hdr *h = mnl_nlmsg_get_payload(nlh);
+	struct rule_seen r = { .k = k };
 
 	if (h->table == (k->table & 0xff) && k->table < 256)
-		k->found = true;
-	mnl_attr_parse(nlh, sizeof(*h), rule_attr, data);
+		r.table = true;
+	mnl_attr_parse(nlh, sizeof(*h), rule_attr, &r);
+	if (!r.mark && !r.table)
+		return MNL_CB_OK; /* nothing of ours */
+	if (r.mark && r.table && !r.other && h->action == FR_ACT_TO_TBL &&
+	    !h->src_len && !h->dst_len && !h->tos)
+		k->stale = true;
+	else
+		k->foreign = true;
 	return MNL_CB_OK;
 }
 
@@ -227,11 +275,35 @@ static struct nlmsghdr *route_msg(char *buf, int type, int family,
 
 static const int families[] = { AF_INET, AF_INET6 };
 
+/**
+ * remove_stale() - Delete exactly our rule and route, left by a forwarder
+ * that died before it could (SIGKILL, a crash)
+ * @t:		state
+ * @mark:	fwmark
+ * @table:	table
+ * @ipv6:	IPv6 too
+ *
+ * Without our sockets they matched nothing; deleting and adding them again
+ * is simpler than proving each one whole. What is missing is fine.
+ */
+static void remove_stale(struct transparent *t, uint32_t mark,
+			 uint32_t table, bool ipv6)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+
+	for (int i = 0; i < 1 + ipv6; i++) {
+		talk(t, rule_msg(buf, RTM_DELRULE, families[i], mark, table),
+		     NULL, NULL);
+		talk(t, route_msg(buf, RTM_DELROUTE, families[i], table), NULL,
+		     NULL);
+	}
+}
+
 int transparent_install(struct transparent *t, uint32_t mark, uint32_t table,
 			bool ipv6)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct clash k = { mark, table, false };
+	struct clash k = { .mark = mark, .table = table };
 	int rc;
 
 	if (t->installed)
@@ -244,13 +316,15 @@ int transparent_install(struct transparent *t, uint32_t mark, uint32_t table,
 		if (rc < 0)
 			return rc;
 	}
-	if (k.found)
+	if (k.foreign)
 		return -EEXIST; /* someone else's mark or table */
+	if (k.stale)
+		remove_stale(t, mark, table, ipv6);
 	t->mark = mark;
 	t->table = table;
 	t->ipv6 = ipv6;
 	t->installed = true; /* from here on, remove undoes what was done */
-	rc = set_sysctls(t);
+	rc = set_sysctls(t, k.stale);
 	if (rc < 0) {
 		transparent_remove(t);
 		return rc;

@@ -29,7 +29,9 @@ void transparent_open(struct transparent *t);
  * @table:	routing table for them
  * @ipv6:	IPv6 too
  *
- * Return: 0 (also when already installed), -EEXIST if a rule already uses
+ * Exactly our rule and route, left by a forwarder that was killed, are
+ * replaced.
+ * Return: 0 (also when already installed), -EEXIST if another rule uses
  *	   @mark or @table, or another -errno; nothing stays behind on failure
  */
 int transparent_install(struct transparent *t, uint32_t mark, uint32_t table,
