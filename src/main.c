@@ -163,6 +163,7 @@ int main(int argc, char **argv)
 		return rc;
 	c.o = &o;
 	c.helper.sock = -1;
+	c.helper.bess_listener = -1;
 	raise_nofile();
 	fix_mmap_threshold();
 	signal(SIGPIPE, SIG_IGN);

@@ -23,8 +23,10 @@
  * "child failed(1)" and exits with that status, as slirp4netns does.
  *
  * BESS mode: the helper stays in our namespaces, listens on the unix socket
- * PATH, and sends the first connection instead of a TAP; each SEQPACKET
- * message is one Ethernet frame, so the rest of the process cannot tell.
+ * PATH, and sends the first connection instead of a TAP, then the listener
+ * (tap.c takes the peers that come after a hang-up from it); each
+ * SEQPACKET message is one Ethernet frame, so the rest of the process
+ * cannot tell.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -174,10 +176,11 @@ void helper_serve(int sock, struct transparent *t, struct tproxy *p)
 /**
  * bess_accept() - Listen on the BESS path and take one connection
  * @path:	unix socket path
+ * @lfd:	gets the listener, kept for the peers that come next
  * @e:		message on failure
  * Return: the connection, or -errno
  */
-static int bess_accept(const char *path, struct err *e)
+static int bess_accept(const char *path, int *lfd, struct err *e)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	int l, fd;
@@ -200,9 +203,12 @@ static int bess_accept(const char *path, struct err *e)
 	}
 	log_info("Waiting for connection to %s", path);
 	fd = accept4(l, NULL, NULL, SOCK_CLOEXEC);
-	if (fd < 0)
+	if (fd < 0) {
 		fd = err_set(e, -errno, "accept: %s", strerror(errno));
-	close(l);
+		close(l);
+		return fd;
+	}
+	*lfd = l;
 	return fd;
 }
 
@@ -218,11 +224,11 @@ static _Noreturn void helper_main(const struct opts *o, int sock)
 	struct tproxy p;
 	struct err e = { 0 };
 	char one = '1';
-	int fd;
+	int fd, lfd = -1;
 
 	if (o->target_type == TARGET_BESS) {
 		name = o->bess_path;
-		fd = bess_accept(o->bess_path, &e);
+		fd = bess_accept(o->bess_path, &lfd, &e);
 	} else if (ns_enter(o, &e) < 0) {
 		fd = -1;
 	} else {
@@ -246,8 +252,11 @@ static _Noreturn void helper_main(const struct opts *o, int sock)
 		if (sandbox_helper_apply(&e) < 0)
 			log_warn("helper: cannot confine itself: %s", e.msg);
 	}
-	if (fd_send(sock, &one, 1, fd) < 0)
+	if (fd_send(sock, &one, 1, fd) < 0 ||
+	    (lfd >= 0 && fd_send(sock, &one, 1, lfd) < 0))
 		_exit(EXIT_FAILURE);
+	if (lfd >= 0)
+		close(lfd); /* the parent has it now */
 	/* From here on it only waits on the pair, whose EOF ends it when the
 	 * parent goes, however it goes: SIGKILL on the parent's death would
 	 * come before the namespace's rules are removed. */
@@ -316,6 +325,7 @@ int helper_start(const struct opts *o, struct helper *h, int *tapfd)
 
 	h->pid = 0;
 	h->sock = -1;
+	h->bess_listener = -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		log_perror("socketpair");
 		return 1;
@@ -344,6 +354,13 @@ int helper_start(const struct opts *o, struct helper *h, int *tapfd)
 		return child_failed(h->pid);
 	}
 	log_info("received tapfd=%d", *tapfd);
+	/* BESS: the listener follows, for the peers after this one */
+	if (o->target_type == TARGET_BESS &&
+	    (fd_recv(h->sock, &one, 1, &h->bess_listener) <= 0 ||
+	     h->bess_listener < 0)) {
+		close(*tapfd);
+		return child_failed(h->pid);
+	}
 	return 0;
 }
 

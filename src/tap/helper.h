@@ -16,6 +16,7 @@ struct opts;
 struct helper {
 	pid_t pid; /* 0: none (tapfd mode) */
 	int sock;  /* SOCK_SEQPACKET to the helper, -1 if none */
+	int bess_listener; /* BESS: the socket path's listener, else -1 */
 };
 
 /* The socket-factory protocol on the SOCK_SEQPACKET pair. */

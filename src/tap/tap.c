@@ -36,7 +36,12 @@
  * The fd is O_NONBLOCK, else io_uring hands every tun read to a worker
  * thread. A read that still says EAGAIN waits on a poll before it is retried.
  * EIO/EBADFD means the device is gone (deleted in the namespace): one
- * message, exit 1. The deletion's one wakeup can be lost to the read's
+ * message, exit 1. A BESS peer that hangs up is not fatal: one line, the
+ * process and its forwards stay, and the next peer to connect to the
+ * socket path takes its place (tap_hangup()). One at a time: an accept is
+ * always armed on the listener, and a peer that comes while another is
+ * connected is closed at once. Completions carry the connection's
+ * generation, so a read of the old peer's never touches the new one. The deletion's one wakeup can be lost to the read's
  * poll (seen about once in twenty runs: the process slept on, unaware),
  * so a timer also asks the device every TAP_CHECK_MS (TUNGETIFF says
  * EBADFD once it is gone).
@@ -67,6 +72,9 @@ enum {
 	TAP_PBUFS = 32,
 	RX_FIXED = 0, /* ring_ref.op of a receive */
 	RX_MULTISHOT = 1,
+	POLL_RX = 0, /* ring_ref.op of a RING_TAP_POLL */
+	BESS_ACCEPT = 1,
+	BESS_RETRY_MS = 100, /* after an accept that failed (EMFILE, say) */
 	TAP_TX_BUDGET = 4 << 20, /* bytes of TX slots: RLIMIT_MEMLOCK */
 	TAP_TX_MIN = 32,
 	TAP_TX_MAX = 256,
@@ -93,6 +101,10 @@ struct tap {
 	unsigned long dropped[SAN_NUM_VERDICTS];
 	struct reasm *reasm;
 	struct timer *check; /* NULL for BESS: not a TAP */
+	/* BESS */
+	int listener;	     /* the socket path's, -1 for a TAP */
+	uint16_t gen;	     /* of the connection, in every ref */
+	struct timer *retry; /* a failed accept, tried again */
 };
 
 bool tap_vnet(int fd)
@@ -120,12 +132,12 @@ unsigned tap_bufs(unsigned mtu, bool vnet, size_t *size)
 static void rx_arm(struct tap *t, unsigned buf)
 {
 	ring_read_fixed(t->c->ring, t->fd, buf, t->buf_size,
-			ring_ref(RING_TAP_RX, 0, buf));
+			ring_ref(RING_TAP_RX, t->gen, buf));
 }
 
 static void rx_arm_multishot(struct tap *t)
 {
-	union ring_ref ref = ring_ref(RING_TAP_RX, 0, 0);
+	union ring_ref ref = ring_ref(RING_TAP_RX, t->gen, 0);
 
 	ref.op = RX_MULTISHOT;
 	ring_read_multishot(t->c->ring, t->fd, ref);
@@ -139,6 +151,32 @@ static bool multishot_wanted(void)
 
 static void tap_check(void *a, void *b);
 
+/* Every read of a new connection (or the TAP's, once). */
+static void rx_start(struct tap *t)
+{
+	if (t->multishot) {
+		rx_arm_multishot(t);
+		return;
+	}
+	for (unsigned i = 0; i < TAP_RX_DEPTH; i++)
+		rx_arm(t, i);
+}
+
+static void bess_accept_arm(struct tap *t)
+{
+	union ring_ref ref = ring_ref(RING_TAP_POLL, 0, 0);
+
+	ref.op = BESS_ACCEPT;
+	ring_accept(t->c->ring, t->listener, ref);
+}
+
+/* timer callback: accept again after a failure */
+static void bess_retry(void *a, void *b)
+{
+	(void)b;
+	bess_accept_arm(a);
+}
+
 struct tap *tap_new(struct ctx *c, int fd)
 {
 	struct tap *t = calloc(1, sizeof(*t));
@@ -148,6 +186,8 @@ struct tap *tap_new(struct ctx *c, int fd)
 		return NULL;
 	t->c = c;
 	t->fd = fd;
+	t->listener = c->helper.bess_listener;
+	c->helper.bess_listener = -1; /* ours now */
 	t->reasm = reasm_new();
 	t->vnet = tap_vnet(fd); /* as loop_init() sized the buffers; a BESS
 				 * socket answers TUNGETIFF with an error */
@@ -169,14 +209,13 @@ struct tap *tap_new(struct ctx *c, int fd)
 		if (t->check)
 			timers_mod(t->check, stack_now_ms() + TAP_CHECK_MS);
 	}
+	if (t->listener >= 0) {
+		t->retry = timers_add(c->timers, bess_retry, t, NULL);
+		bess_accept_arm(t);
+	}
 	t->multishot = multishot_wanted() &&
 		       ring_pbuf_init(c->ring, TAP_PBUFS, t->buf_size) == 0;
-	if (t->multishot) {
-		rx_arm_multishot(t);
-		return t;
-	}
-	for (unsigned i = 0; i < TAP_RX_DEPTH; i++)
-		rx_arm(t, i);
+	rx_start(t);
 	return t;
 }
 
@@ -189,7 +228,11 @@ void tap_free(struct tap *t)
 			log_info("tap: dropped %lu frame(s): %s", t->dropped[v],
 				 sanitize_names[v]);
 	timers_del(t->c->timers, t->check);
-	close(t->fd);
+	timers_del(t->c->timers, t->retry);
+	if (t->fd >= 0)
+		close(t->fd);
+	if (t->listener >= 0)
+		close(t->listener);
 	reasm_free(t->reasm);
 	free(t->free_tx);
 	free(t);
@@ -203,6 +246,62 @@ static void tap_fatal(struct tap *t, const char *what, int res)
 	log_err("tap: %s: %s", what, strerror(-res));
 	t->c->quit = true;
 	t->c->exit_status = 1;
+}
+
+/**
+ * tap_hangup() - The BESS peer is gone: wait for the next one
+ * @t:		TAP (a BESS connection)
+ *
+ * Reads still armed on the old connection complete (EOF) with the old
+ * generation and are dropped; frames libslirp sends meanwhile are dropped
+ * too, as a TAP without a reader would.
+ */
+static void tap_hangup(struct tap *t)
+{
+	if (t->fd < 0)
+		return; /* said already */
+	log_info("bess: the peer hung up; waiting for the next connection "
+		 "to %s",
+		 t->c->o->bess_path);
+	close(t->fd);
+	t->fd = -1;
+	t->gen++;
+	t->rx_waiting = 0;
+	t->poll_armed = false;
+	if (t->gso_open)
+		t->free_tx[t->nfree++] = t->gso_slot;
+	t->gso_open = false;
+}
+
+/* A read or write failed: a BESS peer that left, or a TAP that broke. */
+static void tap_failed(struct tap *t, const char *what, int res)
+{
+	if (t->listener >= 0 && (res == 0 || res == -ECONNRESET ||
+				 res == -EPIPE || res == -ENOTCONN))
+		return tap_hangup(t);
+	tap_fatal(t, what, res ? res : -EIO);
+}
+
+/* An accept on the BESS listener completed. */
+static void bess_accepted(struct tap *t, int res)
+{
+	if (res == -EINTR || res == -EAGAIN || res == -ECANCELED) {
+		bess_accept_arm(t);
+		return;
+	}
+	if (res < 0) {
+		log_warn("bess: accept: %s", strerror(-res));
+		timers_mod(t->retry, stack_now_ms() + BESS_RETRY_MS);
+		return;
+	}
+	bess_accept_arm(t);
+	if (t->fd >= 0) {
+		close(res); /* one peer at a time */
+		return;
+	}
+	t->fd = res;
+	log_info("bess: connected again on %s", t->c->o->bess_path);
+	rx_start(t);
 }
 
 /* timer callback: is the device still there? */
@@ -227,7 +326,7 @@ void tap_flush(struct tap *t)
 	b = ring_buf(t->c->ring, t->gso_slot);
 	gso_finish(&t->gso, b + VNET_HDR, b);
 	ring_write_fixed(t->c->ring, t->fd, t->gso_slot, t->gso.len + VNET_HDR,
-			 ring_ref(RING_TAP_TX, 0, t->gso_slot));
+			 ring_ref(RING_TAP_TX, t->gen, t->gso_slot));
 	t->gso_open = false;
 }
 
@@ -249,6 +348,18 @@ static bool join(struct tap *t, const void *buf, size_t len)
 			  len);
 }
 
+/* A write failed: a BESS peer gone, a TAP broken, or worth a warning. */
+static void tap_write_failed(struct tap *t, int res)
+{
+	if (t->listener >= 0 && (res == -EPIPE || res == -ECONNRESET ||
+				 res == -ENOTCONN))
+		tap_hangup(t);
+	else if (res == -EIO || res == -EBADFD)
+		tap_fatal(t, "write", res);
+	else if (res != -EAGAIN)
+		log_warn("tap: write: %s", strerror(-res));
+}
+
 ssize_t tap_send(const void *buf, size_t len, void *opaque)
 {
 	struct ctx *c = opaque;
@@ -261,6 +372,8 @@ ssize_t tap_send(const void *buf, size_t len, void *opaque)
 
 	if (len + hdr > t->buf_size)
 		return -1; /* larger than the MTU we set: never sent */
+	if (t->fd < 0)
+		return len; /* no BESS peer just now: nobody to miss it */
 	if (len < TAP_DIRECT_MIN && join(t, buf, len))
 		return len;
 	tap_flush(t); /* frames go out in order */
@@ -284,7 +397,7 @@ ssize_t tap_send(const void *buf, size_t len, void *opaque)
 		}
 		memcpy(b, &none, hdr);
 		ring_write_fixed(c->ring, t->fd, slot, len + hdr,
-				 ring_ref(RING_TAP_TX, 0, slot));
+				 ring_ref(RING_TAP_TX, t->gen, slot));
 		return len;
 	}
 	ring_submit(c->ring); /* frames queued before this one go first */
@@ -293,7 +406,7 @@ ssize_t tap_send(const void *buf, size_t len, void *opaque)
 				     { (void *)buf, len } },
 		   2);
 	if (n < 0 && errno != EAGAIN)
-		log_perror("tap: write");
+		tap_write_failed(t, -errno);
 	return n < 0 ? -1 : n - (ssize_t)hdr;
 }
 
@@ -370,14 +483,12 @@ static void rx_done(struct ctx *c, struct tap *t, unsigned buf, int res)
 		t->rx_waiting |= 1u << buf;
 		if (!t->poll_armed) {
 			ring_poll_add(c->ring, t->fd, POLLIN,
-				      ring_ref(RING_TAP_POLL, 0, 0));
+				      ring_ref(RING_TAP_POLL, t->gen, 0));
 			t->poll_armed = true;
 		}
 		return;
-	case 0:
-		return tap_fatal(t, "read", -EIO);
 	default:
-		return tap_fatal(t, "read", res);
+		return tap_failed(t, "read", res);
 	}
 }
 
@@ -389,21 +500,32 @@ static void multishot_done(struct ctx *c, struct tap *t, int res,
 
 		tap_input(c, t, ring_pbuf(c->ring, bid), res);
 		ring_pbuf_put(c->ring, bid);
-	} else if (res == 0) {
-		return tap_fatal(t, "read", -EIO);
-	} else if (res < 0 && res != -ENOBUFS && res != -EINTR &&
-		   res != -ECANCELED && res != -EAGAIN) {
-		return tap_fatal(t, "read", res);
+	} else if (res == 0 || (res < 0 && res != -ENOBUFS && res != -EINTR &&
+				res != -ECANCELED && res != -EAGAIN)) {
+		return tap_failed(t, "read", res);
 	}
 	/* out of buffers (they are back by now), or the kernel stopped it */
 	if (!(flags & IORING_CQE_F_MORE))
 		rx_arm_multishot(t);
 }
 
+/* A completion for a BESS connection that has since hung up. */
+static void stale(struct ctx *c, union ring_ref ref, unsigned flags)
+{
+	if (ref.type == RING_TAP_RX && (flags & IORING_CQE_F_BUFFER))
+		ring_pbuf_put(c->ring, flags >> IORING_CQE_BUFFER_SHIFT);
+	if (ref.type == RING_TAP_TX)
+		c->tap->free_tx[c->tap->nfree++] = ref.idx;
+}
+
 void tap_complete(struct ctx *c, union ring_ref ref, int res, unsigned flags)
 {
 	struct tap *t = c->tap;
 
+	if (ref.type == RING_TAP_POLL && ref.op == BESS_ACCEPT)
+		return bess_accepted(t, res);
+	if (ref.gen != t->gen)
+		return stale(c, ref, flags);
 	switch (ref.type) {
 	case RING_TAP_RX:
 		if (ref.op == RX_MULTISHOT)
@@ -411,13 +533,13 @@ void tap_complete(struct ctx *c, union ring_ref ref, int res, unsigned flags)
 		return rx_done(c, t, ref.idx, res);
 	case RING_TAP_TX:
 		t->free_tx[t->nfree++] = ref.idx;
-		if (res == -EIO || res == -EBADFD)
-			tap_fatal(t, "write", res);
-		else if (res < 0 && res != -EAGAIN)
-			log_warn("tap: write: %s", strerror(-res));
+		if (res < 0)
+			tap_write_failed(t, res);
 		return;
 	case RING_TAP_POLL:
 		t->poll_armed = false;
+		if (t->listener >= 0 && res > 0 && (res & POLLHUP))
+			return tap_hangup(t);
 		if (res < 0 || (res & (POLLERR | POLLHUP | POLLNVAL)))
 			return tap_fatal(t, "poll", res < 0 ? res : -EIO);
 		for (unsigned i = 0; i < TAP_RX_DEPTH; i++)
