@@ -131,6 +131,12 @@ static int parse_guest(const struct api_env *env, const struct json *j,
 		       int t, struct fwd_spec *s)
 {
 	char a[INET6_ADDRSTRLEN] = "";
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in sin;
+		struct sockaddr_in6 sin6;
+	} g = { 0 };
+	bool ok = false;
 
 	s->guest4 = env->net->guest;
 	s->guest6 = env->net->guest6;
@@ -139,24 +145,15 @@ static int parse_guest(const struct api_env *env, const struct json *j,
 	if (!a[0])
 		return 0;
 	if (inet_pton(AF_INET, a, &s->guest4) == 1) {
-		struct sockaddr_in g = { .sin_family = AF_INET,
-					 .sin_addr = s->guest4 };
-
-		return s->v4 && fwd_guest_reachable((struct sockaddr *)&g,
-						     env->net)
-			       ? 0
-			       : -1;
+		g.sin.sin_family = AF_INET;
+		g.sin.sin_addr = s->guest4;
+		ok = s->v4;
+	} else if (inet_pton(AF_INET6, a, &s->guest6) == 1) {
+		g.sin6.sin6_family = AF_INET6;
+		g.sin6.sin6_addr = s->guest6;
+		ok = s->v6;
 	}
-	if (inet_pton(AF_INET6, a, &s->guest6) == 1) {
-		struct sockaddr_in6 g = { .sin6_family = AF_INET6,
-					  .sin6_addr = s->guest6 };
-
-		return s->v6 && fwd_guest_reachable((struct sockaddr *)&g,
-						     env->net)
-			       ? 0
-			       : -1;
-	}
-	return -1;
+	return ok && fwd_guest_reachable(&g.sa, env->net) ? 0 : -1;
 }
 
 /* "mode" (ours): "splice", the fast path, or "slirp"; without it, TCP

@@ -88,6 +88,21 @@ def assert_isolated():
         fail("not isolated: still in the host's network namespace")
 
 
+def subids(user, first=200000, count=65536):
+    """Subordinate uids and gids for user (rootlesskit, podman), if it has
+    none: useradd gives them only when /etc/subuid existed before it ran."""
+    for path in ("/etc/subuid", "/etc/subgid"):
+        lines = open(path).read().splitlines() if os.path.exists(path) \
+            else []
+        if any(l.split(":")[0] == user for l in lines):
+            continue
+        ends = [int(l.split(":")[1]) + int(l.split(":")[2])
+                for l in lines if l.count(":") == 2]
+        start = max([first, *ends])
+        with open(path, "a") as fh:
+            fh.write(f"{user}:{start}:{count}\n")
+
+
 def as_test_user(script, stage, user="s4test", extra_files=()):
     """Run `script stage` as an unprivileged user, in a network namespace
     made for it (and a mount namespace): a real uid, an isolated network.
@@ -104,6 +119,7 @@ def as_test_user(script, stage, user="s4test", extra_files=()):
         pwd.getpwnam(user)
     except KeyError:
         subprocess.run(["useradd", "-m", user], check=True)
+    subids(user)
     # Debian's udev makes /dev/net/tun 0666; rootless TAPs need that (the
     # original slirp4netns fails the same way without it)
     if os.stat("/dev/net/tun").st_mode & 0o666 != 0o666:

@@ -117,18 +117,30 @@ loopback_forms = [
     ("udp6", "::1", "::1"),
     ("udp6", "::ffff:127.0.0.1", "::1"),
 ]
-for proto, guest, host in loopback_forms:
-    gport = 7302 if proto.startswith("udp") else 7301
-    for mode in (None, "splice", "slirp"):
-        port += 1
-        r = add(proto, port, guest, gport, mode, host)
-        what = f"{proto} guest_addr {guest} mode {mode or '(default)'}"
-        check(r == BAD, f"{what}: refused ({r})")
-        for a in client_addrs(proto, host):
-            got = reply(proto, a, port)
-            want = "nothing" if proto.startswith("udp") else "refused"
-            check(got == want,
-                  f"{what}: nothing on the host port from {a} ({got})")
+
+
+def each_form(forms, service_ports):
+    """Add every form in every mode; yields (what, the reply, proto,
+    [(client address, host port)])."""
+    global port
+    for proto, guest, host in forms:
+        gport = service_ports[proto.startswith("udp")]
+        for mode in (None, "splice", "slirp"):
+            port += 1
+            r = add(proto, port, guest, gport, mode, host)
+            what = f"{proto} guest_addr {guest or '(default)'} " \
+                   f"mode {mode or '(default)'}"
+            yield what, r, proto, [(a, port) for a in
+                                   client_addrs(proto, host)]
+
+
+for what, r, proto, clients in each_form(loopback_forms, (7301, 7302)):
+    check(r == BAD, f"{what}: refused ({r})")
+    for a, p in clients:
+        got = reply(proto, a, p)
+        want = "nothing" if proto.startswith("udp") else "refused"
+        check(got == want, f"{what}: nothing on the host port from {a} "
+              f"({got})")
 
 # the same forms towards the namespace's own addresses reach the wildcard
 # service
@@ -139,17 +151,11 @@ reach_forms = [
     ("udp", "10.0.2.100", "127.0.0.1"),
     ("udp6", "fd00::100", "::1"),
 ]
-for proto, guest, host in reach_forms:
-    gport = 7304 if proto.startswith("udp") else 7303
-    for mode in (None, "splice", "slirp"):
-        port += 1
-        r = add(proto, port, guest, gport, mode, host)
-        what = f"{proto} guest_addr {guest or '(default)'} " \
-               f"mode {mode or '(default)'}"
-        check("return" in r, f"{what}: accepted ({r})")
-        for a in client_addrs(proto, host):
-            got = reply(proto, a, port)
-            check(got == "echo", f"{what}: served from {a} ({got})")
+for what, r, proto, clients in each_form(reach_forms, (7303, 7304)):
+    check("return" in r, f"{what}: accepted ({r})")
+    for a, p in clients:
+        got = reply(proto, a, p)
+        check(got == "echo", f"{what}: served from {a} ({got})")
 
 for p in servers:
     p.kill()
