@@ -16,7 +16,7 @@
 #include "ring/ring.h"
 #include "slirp/pollset.h"
 #include "slirp/timers.h"
-#include "tap/helper.h"
+#include "ns/helper.h"
 #include "tap/tap.h"
 
 /* What the loop owns. One per process; every module gets it. */

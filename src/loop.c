@@ -20,6 +20,7 @@
 #include "loop.h"
 #include "fwd/bypass.h"
 #include "fwd/fwd_slirp.h"
+#include "clock.h"
 #include "slirp/stack.h"
 
 enum { REAP_BATCH = 64 };
@@ -200,7 +201,7 @@ static void dispatch(struct ctx *c, const struct ring_cqe *cqe)
  */
 static int wait_timeout(struct ctx *c, uint32_t slirp_ms)
 {
-	int64_t t = timers_timeout(c->timers, stack_now_ms());
+	int64_t t = timers_timeout(c->timers, clock_now_ms());
 
 	if (c->kick) {
 		c->kick = false;
@@ -234,7 +235,7 @@ int loop_run(struct ctx *c)
 				dispatch(c, &cqes[i]);
 		slirp_pollfds_poll(c->slirp, 0, get_revents_cb, c);
 		pollset_reset(c->ps);
-		timers_run(c->timers, stack_now_ms());
+		timers_run(c->timers, clock_now_ms());
 	}
 	return c->exit_status;
 }

@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #include "../ctx.h"
-#include "../slirp/stack.h"
+#include "../clock.h"
 #include "api.h"
 #include "api_req.h"
 #include "json.h"
@@ -216,7 +216,7 @@ static void accepted(struct api *a, int res)
 	}
 	if (res < 0) {
 		/* EMFILE and friends: try again later rather than spin */
-		timers_mod(a->retry, stack_now_ms() + API_ACCEPT_RETRY_MS);
+		timers_mod(a->retry, clock_now_ms() + API_ACCEPT_RETRY_MS);
 		return;
 	}
 	accept_arm(a);

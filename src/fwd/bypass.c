@@ -6,7 +6,7 @@
  * On the slirp path every byte the guest sends out crosses libslirp's TCP,
  * which has no window scaling: about 64 KiB in flight per round trip of
  * our loop. Here the kernel's transparent proxy takes the guest's
- * connection instead (tap/tproxy.c): the helper makes two listening
+ * connection instead (ns/tproxy.c): the helper makes two listening
  * sockets in the namespace, IP_TRANSPARENT and on loopback (127.0.0.1 and
  * ::1, ports chosen by the kernel), and installs an nftables table that
  * sends every TCP segment about to leave by the TAP to them. The socket
@@ -160,6 +160,15 @@ static int listen_on(struct ctx *c, int family, uint16_t *port)
 	return fd;
 }
 
+/* fwd_splice_dial_fn: each connection's host end, bypass_socket()'s */
+static int dial(void *opaque, int cfd, struct sockaddr_storage *to,
+		socklen_t *tolen)
+{
+	const struct ctx *c = opaque;
+
+	return bypass_socket(c->o, cfd, to, tolen);
+}
+
 /**
  * start() - Listeners, rules, and the listeners handed to the engine
  * @c:		context
@@ -177,7 +186,7 @@ static int start(struct ctx *c)
 	 * in between would be reset */
 	for (int i = 0; i < 2 && rc >= 0; i++)
 		if (fd[i] >= 0) {
-			rc = fwd_splice_adopt(c->splice, fd[i]);
+			rc = fwd_splice_adopt(c->splice, fd[i], dial, c);
 			if (rc >= 0)
 				fd[i] = -1; /* the engine's now */
 		}

@@ -48,8 +48,7 @@
 #include "../ctx.h"
 #include "../fdlimit.h"
 #include "../log.h"
-#include "../slirp/stack.h"
-#include "bypass.h"
+#include "../clock.h"
 #include "splice.h"
 
 enum {
@@ -86,7 +85,9 @@ struct splice_listener {
 	int fd;
 	uint16_t gen;
 	bool armed;
-	bool adopted; /* --enable-tcp-bypass: to the original destination */
+	bool adopted; /* not a forward's: @dial makes the other end */
+	fwd_splice_dial_fn dial;
+	void *dial_opaque;
 	struct sockaddr_storage guest;
 	socklen_t glen;
 	struct timer *retry;
@@ -268,13 +269,16 @@ static struct splice_listener *listener_open(struct fwd_splice *s, int fd)
 	return l;
 }
 
-int fwd_splice_adopt(struct fwd_splice *s, int fd)
+int fwd_splice_adopt(struct fwd_splice *s, int fd, fwd_splice_dial_fn dial,
+		     void *opaque)
 {
 	struct splice_listener *l = listener_open(s, fd);
 
 	if (!l)
 		return -ENOMEM;
 	l->adopted = true;
+	l->dial = dial;
+	l->dial_opaque = opaque;
 	return 0;
 }
 
@@ -551,7 +555,7 @@ static void sweep(void *a, void *b)
 		}
 	}
 	if (again)
-		timers_mod(s->sweep, stack_now_ms() + SWEEP_MS);
+		timers_mod(s->sweep, clock_now_ms() + SWEEP_MS);
 }
 
 /* The sweep runs while connections are busy; never when all are idle. */
@@ -560,7 +564,7 @@ static void sweep_arm(struct fwd_splice *s)
 	if (!s->sweep)
 		s->sweep = timers_add(s->c->timers, sweep, s, NULL);
 	if (s->sweep && !timers_armed(s->sweep))
-		timers_mod(s->sweep, stack_now_ms() + SWEEP_MS);
+		timers_mod(s->sweep, clock_now_ms() + SWEEP_MS);
 }
 
 /**
@@ -749,7 +753,7 @@ static void conn_start(struct fwd_splice *s, struct splice_listener *l,
 		return;
 	}
 	if (l->adopted) {
-		nfd = bypass_socket(s->c->o, cfd, &to, &tolen);
+		nfd = l->dial(l->dial_opaque, cfd, &to, &tolen);
 	} else if (!fwd_guest_reachable((struct sockaddr *)&to,
 					&s->c->o->net)) {
 		/* never inside the namespace to where the TAP could not
@@ -777,13 +781,13 @@ static void conn_start(struct fwd_splice *s, struct splice_listener *l,
 				   .connecting = true,
 				   .used = true,
 				   .gen = k->gen };
-	/* a bypassed connect takes as long as the host's kernel lets it,
-	 * as on the slirp path (bypass.c) */
+	/* an adopted listener's connect takes as long as the host's kernel
+	 * lets it, as on the slirp path (bypass.c) */
 	if (!l->adopted) {
 		k->timeout = timers_add(s->c->timers, connect_timeout, s,
 					(void *)(uintptr_t)(k - s->conns));
 		if (k->timeout)
-			timers_mod(k->timeout, stack_now_ms() + CONNECT_MS);
+			timers_mod(k->timeout, clock_now_ms() + CONNECT_MS);
 	}
 	connect_check(s, k);
 }
@@ -796,7 +800,7 @@ static void conn_start(struct fwd_splice *s, struct splice_listener *l,
  */
 static void wait_for_fds(struct fwd_splice *s, struct splice_listener *l)
 {
-	int64_t now = stack_now_ms();
+	int64_t now = clock_now_ms();
 
 	timers_mod(l->retry, now + ACCEPT_RETRY_MS);
 	if (s->warned_full_ms && now - s->warned_full_ms < FULL_LOG_MS)

@@ -42,13 +42,31 @@ int fwd_splice_remove(struct fwd_splice *s, const struct sockaddr *host,
 int fwd_splice_rules(struct fwd_splice *s);
 
 /**
- * fwd_splice_adopt() - Relay the connections of a listener in the
- * namespace to their original destinations on the host (bypass.c)
+ * typedef fwd_splice_dial_fn - The other end of an adopted listener's
+ * connection
+ * @opaque:	as given to fwd_splice_adopt()
+ * @cfd:	the accepted connection
+ * @to:		set to where to connect the socket returned
+ * @tolen:	its length
+ *
+ * The engine connects the socket, without a timer of its own, and relays.
+ * Return: a non-blocking TCP socket, or -errno to reset the client
+ */
+typedef int (*fwd_splice_dial_fn)(void *opaque, int cfd,
+				  struct sockaddr_storage *to,
+				  socklen_t *tolen);
+
+/**
+ * fwd_splice_adopt() - Relay the connections of a listener that is not a
+ * forward's (bypass.c's, in the namespace) to wherever @dial says
  * @s:		engine
  * @fd:		listening, non-blocking; the engine's on success
+ * @dial:	makes the other end of each connection
+ * @opaque:	for @dial
  * Return: 0 or -errno
  */
-int fwd_splice_adopt(struct fwd_splice *s, int fd);
+int fwd_splice_adopt(struct fwd_splice *s, int fd, fwd_splice_dial_fn dial,
+		     void *opaque);
 
 /* Close every adopted listener (their connections go on). */
 void fwd_splice_drop_adopted(struct fwd_splice *s);

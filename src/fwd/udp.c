@@ -33,7 +33,7 @@
 
 #include "../ctx.h"
 #include "../log.h"
-#include "../slirp/stack.h"
+#include "../clock.h"
 #include "udp.h"
 
 enum {
@@ -152,7 +152,7 @@ void fwd_udp_free(struct fwd_udp *u)
 static void sweep(void *a, void *b)
 {
 	struct fwd_udp *u = a;
-	int64_t now = stack_now_ms();
+	int64_t now = clock_now_ms();
 	bool left = false;
 
 	(void)b;
@@ -326,7 +326,7 @@ static struct udp_flow *flow_new(struct fwd_udp *u, unsigned li,
 static void from_clients(struct fwd_udp *u, unsigned li)
 {
 	struct udp_listener *l = &u->ls[li];
-	int64_t now = stack_now_ms(); /* once a batch, not a datagram */
+	int64_t now = clock_now_ms(); /* once a batch, not a datagram */
 
 	for (int i = 0; i < RECV_BATCH; i++) {
 		struct sockaddr_storage from;
@@ -355,7 +355,7 @@ static void from_clients(struct fwd_udp *u, unsigned li)
 static void to_client(struct fwd_udp *u, struct udp_flow *f)
 {
 	struct udp_listener *l = &u->ls[f->listener];
-	int64_t now = stack_now_ms(); /* once a batch, not a datagram */
+	int64_t now = clock_now_ms(); /* once a batch, not a datagram */
 
 	for (int i = 0; i < RECV_BATCH; i++) {
 		ssize_t n = recv(f->fd, u->buf, DGRAM_MAX, MSG_DONTWAIT);

@@ -41,7 +41,7 @@
 #include "../fdlimit.h"
 #include "../log.h"
 #include "pollset.h"
-#include "stack.h"
+#include "../clock.h"
 
 enum {
 	HOLD_MS = 100,
@@ -165,7 +165,7 @@ static short want_now(const struct pollset *ps, const struct pfd *p)
  */
 static void hold(struct pollset *ps)
 {
-	int64_t now = stack_now_ms();
+	int64_t now = clock_now_ms();
 
 	ps->held = true;
 	timers_mod(ps->resume, now + HOLD_MS);

@@ -6,23 +6,15 @@
  * one timer libslirp 4.7 has comes through timer_new_opaque. */
 #include <errno.h>
 #include <string.h>
-#include <time.h>
 
+#include "../clock.h"
 #include "../ctx.h"
 #include "stack.h"
-
-int64_t stack_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 static int64_t cb_clock_get_ns(void *opaque)
 {
 	(void)opaque;
-	return stack_now_ns();
+	return clock_now_ns();
 }
 
 static void cb_guest_error(const char *msg, void *opaque)

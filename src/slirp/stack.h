@@ -2,8 +2,6 @@
 #ifndef S4_STACK_H
 #define S4_STACK_H
 
-#include <stdint.h>
-
 #include "../err.h"
 
 struct ctx;
@@ -15,13 +13,5 @@ struct ctx;
  * Return: 0 (c->slirp set) or -errno
  */
 int stack_new(struct ctx *c, struct err *e);
-
-/* CLOCK_MONOTONIC, the clock libslirp's timers run on */
-int64_t stack_now_ns(void);
-
-static inline int64_t stack_now_ms(void)
-{
-	return stack_now_ns() / 1000000;
-}
 
 #endif

@@ -60,10 +60,10 @@
 #include <unistd.h>
 
 #include "../ctx.h"
-#include "../slirp/stack.h"
-#include "gso.h"
-#include "reasm.h"
-#include "sanitize.h"
+#include "../clock.h"
+#include "../frame/gso.h"
+#include "../frame/reasm.h"
+#include "../frame/sanitize.h"
 #include "tap.h"
 
 enum {
@@ -207,7 +207,7 @@ struct tap *tap_new(struct ctx *c, int fd)
 	if (c->o->target_type != TARGET_BESS) {
 		t->check = timers_add(c->timers, tap_check, t, NULL);
 		if (t->check)
-			timers_mod(t->check, stack_now_ms() + TAP_CHECK_MS);
+			timers_mod(t->check, clock_now_ms() + TAP_CHECK_MS);
 	}
 	if (t->listener >= 0) {
 		t->retry = timers_add(c->timers, bess_retry, t, NULL);
@@ -291,7 +291,7 @@ static void bess_accepted(struct tap *t, int res)
 	}
 	if (res < 0) {
 		log_warn("bess: accept: %s", strerror(-res));
-		timers_mod(t->retry, stack_now_ms() + BESS_RETRY_MS);
+		timers_mod(t->retry, clock_now_ms() + BESS_RETRY_MS);
 		return;
 	}
 	bess_accept_arm(t);
@@ -314,7 +314,7 @@ static void tap_check(void *a, void *b)
 	if (ioctl(t->fd, TUNGETIFF, &ifr) < 0 &&
 	    (errno == EBADFD || errno == EIO || errno == ENODEV))
 		return tap_fatal(t, "device", -errno);
-	timers_mod(t->check, stack_now_ms() + TAP_CHECK_MS);
+	timers_mod(t->check, clock_now_ms() + TAP_CHECK_MS);
 }
 
 void tap_flush(struct tap *t)
@@ -445,7 +445,7 @@ static void tap_input(struct ctx *c, struct tap *t, uint8_t *frame,
 	}
 	if (v == SAN_PASS) {
 		/* libslirp never reassembles: it only sees whole datagrams */
-		switch (reasm_input(t->reasm, frame, len, stack_now_ms(), &whole,
+		switch (reasm_input(t->reasm, frame, len, clock_now_ms(), &whole,
 				    &whole_len)) {
 		case REASM_PASS: /* not reached: it is a fragment */
 			slirp_input(c->slirp, frame, len);

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tap/reasm.h"
-#include "tap/sanitize.h"
+#include "frame/reasm.h"
+#include "frame/sanitize.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

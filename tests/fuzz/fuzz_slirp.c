@@ -9,8 +9,8 @@
 
 #include <slirp/libslirp.h>
 
-#include "tap/reasm.h"
-#include "tap/sanitize.h"
+#include "frame/reasm.h"
+#include "frame/sanitize.h"
 
 static ssize_t send_packet(const void *buf, size_t len, void *opaque)
 {

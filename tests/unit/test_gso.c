@@ -5,7 +5,7 @@
 #include <linux/virtio_net.h>
 #include <string.h>
 
-#include "tap/gso.h"
+#include "frame/gso.h"
 
 enum { HDRS = 54, ROOM = 65536 + 64 };
 

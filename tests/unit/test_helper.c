@@ -6,7 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "tap/helper.h"
+#include "ns/helper.h"
 
 /* A helper serving on one end of a pair, in a child, as helper_start()
  * would have it after the TAP. */

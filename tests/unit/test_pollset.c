@@ -12,7 +12,7 @@
 #include <slirp/libslirp.h>
 
 #include "slirp/pollset.h"
-#include "slirp/stack.h"
+#include "clock.h"
 
 static struct ring *r;
 static struct pollset *ps;
@@ -175,7 +175,7 @@ ParameterizedTest(bool *uring, pollset, listener_held_near_fd_limit)
 	/* room again, and the hold ends */
 	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
 	cr_assert_eq(iterate(l, SLIRP_POLL_IN, 50), 0, "held until it ends");
-	timers_run(tm, stack_now_ms() + 1000);
+	timers_run(tm, clock_now_ms() + 1000);
 	cr_assert_eq(iterate(l, SLIRP_POLL_IN, 100), SLIRP_POLL_IN,
 		     "after the hold, with room again, reported");
 	/* an fd that is not a listener is never held */

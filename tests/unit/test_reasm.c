@@ -3,7 +3,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "tap/reasm.h"
+#include "frame/reasm.h"
 
 static uint8_t f[14 + 20 + 2048];
 

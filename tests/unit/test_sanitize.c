@@ -5,8 +5,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "tap/sanitize.h"
-#include "tap/wire.h"
+#include "frame/sanitize.h"
+#include "frame/wire.h"
 
 static uint8_t f[128];
 

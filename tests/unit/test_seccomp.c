@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "sandbox.h"
-#include "tap/helper.h"
+#include "ns/helper.h"
 
 static void apply_main(void)
 {
