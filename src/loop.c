@@ -122,20 +122,25 @@ int loop_init(struct ctx *c, int tapfd, struct err *e)
 		return e->code ? e->code
 			       : err_set(e, -ENOMEM, "out of memory");
 	}
-	c->tap = tap_new(c, tapfd);
+	c->tap = tap_new(&(struct tap_env){ c->ring, c->timers, c->o, &c->quit,
+					    &c->exit_status },
+			 tapfd, c->helper.bess_listener);
+	c->helper.bess_listener = -1; /* the TAP's now */
 	if (!c->tap)
 		return err_set(e, -ENOMEM, "out of memory");
 	rc = stack_new(c, e);
 	if (rc < 0)
 		return rc;
+	tap_set_slirp(c->tap, c->slirp);
 	backend = fwd_slirp_backend(c);
 	c->fwd = fwd_new(&backend);
-	c->splice = fwd_splice_new(c);
-	c->udp = fwd_udp_new(c);
+	c->splice = fwd_splice_new(c->ring, c->timers, &c->helper, c->o);
+	c->udp = fwd_udp_new(c->ring, c->timers, &c->helper, c->o);
 	if (!c->fwd || !c->splice || !c->udp)
 		return err_set(e, -ENOMEM, "out of memory");
 	if (c->o->api_socket) {
-		c->api = api_new(c, e);
+		c->api = api_new(c->ring, c->timers, c->o, c->fwd, c->splice,
+				 e);
 		if (!c->api)
 			return e->code;
 	}
@@ -151,7 +156,7 @@ int loop_init(struct ctx *c, int tapfd, struct err *e)
 			 strerror(-rc));
 	else if (rc < 0)
 		return err_set(e, rc, "io_uring: %s", strerror(-rc));
-	bypass_start(c);
+	bypass_start(&c->helper, c->o, c->splice);
 	return 0;
 }
 
@@ -163,7 +168,7 @@ static void dispatch(struct ctx *c, const struct ring_cqe *cqe)
 	case RING_TAP_RX:
 	case RING_TAP_TX:
 	case RING_TAP_POLL:
-		tap_complete(c, cqe->ref, cqe->res, cqe->flags);
+		tap_complete(c->tap, cqe->ref, cqe->res, cqe->flags);
 		break;
 	case RING_SPOLL:
 		pollset_complete(c->ps, cqe->ref, cqe->res);
@@ -176,7 +181,7 @@ static void dispatch(struct ctx *c, const struct ring_cqe *cqe)
 		break;
 	case RING_API_ACCEPT:
 	case RING_API_CONN:
-		api_complete(c, cqe->ref, cqe->res);
+		api_complete(c->api, cqe->ref, cqe->res);
 		break;
 	case RING_FWD_LISTEN:
 	case RING_FWD_CONN:

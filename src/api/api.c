@@ -25,8 +25,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "../ctx.h"
 #include "../clock.h"
+#include "../fwd/splice.h"
+#include "../options.h"
+#include "../slirp/timers.h"
 #include "api.h"
 #include "api_req.h"
 #include "json.h"
@@ -48,7 +50,11 @@ struct api_conn {
 };
 
 struct api {
-	struct ctx *c;
+	struct ring *ring;
+	struct timers *timers;
+	const struct opts *o;
+	struct fwd_table *fwd;
+	const struct fwd_splice *splice; /* is the fast path there? */
 	int lfd;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct timer *retry;
@@ -57,7 +63,7 @@ struct api {
 
 static void accept_arm(struct api *a)
 {
-	ring_accept(a->c->ring, a->lfd, ring_ref(RING_API_ACCEPT, 0, 0));
+	ring_accept(a->ring, a->lfd, ring_ref(RING_API_ACCEPT, 0, 0));
 }
 
 static void retry_accept(void *opaque, void *unused)
@@ -66,10 +72,12 @@ static void retry_accept(void *opaque, void *unused)
 	accept_arm(opaque);
 }
 
-struct api *api_new(struct ctx *c, struct err *e)
+struct api *api_new(struct ring *ring, struct timers *timers,
+		    const struct opts *o, struct fwd_table *fwd,
+		    const struct fwd_splice *splice, struct err *e)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	const char *path = c->o->api_socket;
+	const char *path = o->api_socket;
 	struct api *a;
 
 	if (strlen(path) >= sizeof(sun.sun_path)) {
@@ -83,7 +91,11 @@ struct api *api_new(struct ctx *c, struct err *e)
 		err_set(e, -ENOMEM, "out of memory");
 		return NULL;
 	}
-	a->c = c;
+	a->ring = ring;
+	a->timers = timers;
+	a->o = o;
+	a->fwd = fwd;
+	a->splice = splice;
 	for (unsigned i = 0; i < API_SLOTS; i++)
 		a->conns[i].fd = -1;
 	strcpy(sun.sun_path, path);
@@ -95,7 +107,7 @@ struct api *api_new(struct ctx *c, struct err *e)
 	if (bind(a->lfd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
 	    listen(a->lfd, SOMAXCONN) < 0)
 		goto fail;
-	a->retry = timers_add(c->timers, retry_accept, a, NULL);
+	a->retry = timers_add(timers, retry_accept, a, NULL);
 	if (!a->retry)
 		goto fail;
 	accept_arm(a);
@@ -130,22 +142,22 @@ static union ring_ref conn_ref(struct api *a, struct api_conn *k,
 
 static void conn_recv(struct api *a, struct api_conn *k)
 {
-	ring_recv(a->c->ring, k->fd, k->buf + k->len, API_MAX_REQUEST - k->len,
+	ring_recv(a->ring, k->fd, k->buf + k->len, API_MAX_REQUEST - k->len,
 		  conn_ref(a, k, API_RECV));
 }
 
 static void conn_send(struct api *a, struct api_conn *k)
 {
-	ring_send(a->c->ring, k->fd, k->reply + k->sent,
+	ring_send(a->ring, k->fd, k->reply + k->sent,
 		  k->reply_len - k->sent, conn_ref(a, k, API_SEND));
 }
 
 /* A request is in (or will not come): answer it. */
 static void conn_answer(struct api *a, struct api_conn *k, size_t len)
 {
-	struct api_env env = { a->c->fwd, &a->c->o->net, a->c->o->ipv6,
-			       !a->c->o->forward_slirp &&
-				       fwd_splice_available(a->c->splice) };
+	struct api_env env = { a->fwd, &a->o->net, a->o->ipv6,
+			       !a->o->forward_slirp &&
+				       fwd_splice_available(a->splice) };
 	int n = api_request(&env, k->buf, len, &k->reply);
 
 	if (n < 0) {
@@ -178,7 +190,7 @@ static void conn_received(struct api *a, struct api_conn *k, int res)
 
 static void conn_drain(struct api *a, struct api_conn *k)
 {
-	ring_recv(a->c->ring, k->fd, k->buf, API_MAX_REQUEST,
+	ring_recv(a->ring, k->fd, k->buf, API_MAX_REQUEST,
 		  conn_ref(a, k, API_DRAIN));
 }
 
@@ -235,9 +247,8 @@ static void accepted(struct api *a, int res)
 	conn_recv(a, k);
 }
 
-void api_complete(struct ctx *c, union ring_ref ref, int res)
+void api_complete(struct api *a, union ring_ref ref, int res)
 {
-	struct api *a = c->api;
 	struct api_conn *k;
 
 	if (ref.type == RING_API_ACCEPT)

@@ -32,9 +32,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../ctx.h"
 #include "../log.h"
+#include "../ns/helper.h"
+#include "../options.h"
 #include "bypass.h"
+#include "splice.h"
 
 static bool in_net4(const struct netcfg *n, struct in_addr a)
 {
@@ -124,21 +126,28 @@ int bypass_socket(const struct opts *o, int cfd, struct sockaddr_storage *to,
 	return fd;
 }
 
+/* What bypass_start() works with. */
+struct bypass {
+	struct helper *helper;
+	const struct opts *o;
+	struct fwd_splice *splice;
+};
+
 /**
  * listen_on() - A transparent listener in the namespace, on loopback
- * @c:		context
+ * @b:		what we work with
  * @family:	AF_INET or AF_INET6
  * @port:	set to its port
  * Return: the listening fd, or -errno
  */
-static int listen_on(struct ctx *c, int family, uint16_t *port)
+static int listen_on(const struct bypass *b, int family, uint16_t *port)
 {
 	struct sockaddr_storage a = { .ss_family = family };
 	socklen_t len = family == AF_INET6 ? sizeof(struct sockaddr_in6)
 					   : sizeof(struct sockaddr_in);
 	int fd, one = 1, rc;
 
-	rc = helper_sockets(&c->helper, family, c->o->forward_fwmark, &fd, 1);
+	rc = helper_sockets(b->helper, family, b->o->forward_fwmark, &fd, 1);
 	if (rc < 0)
 		return rc;
 	if (family == AF_INET6) {
@@ -161,60 +170,60 @@ static int listen_on(struct ctx *c, int family, uint16_t *port)
 }
 
 /* fwd_splice_dial_fn: each connection's host end, bypass_socket()'s */
-static int dial(void *opaque, int cfd, struct sockaddr_storage *to,
+static int dial(const void *opaque, int cfd, struct sockaddr_storage *to,
 		socklen_t *tolen)
 {
-	const struct ctx *c = opaque;
-
-	return bypass_socket(c->o, cfd, to, tolen);
+	return bypass_socket(opaque, cfd, to, tolen);
 }
 
 /**
  * start() - Listeners, rules, and the listeners handed to the engine
- * @c:		context
+ * @b:		what we work with
  * Return: 0 or -errno; nothing stays behind on failure
  */
-static int start(struct ctx *c)
+static int start(const struct bypass *b)
 {
 	int fd[2] = { -1, -1 }, rc;
 	uint16_t port[2] = { 0, 0 };
 
-	fd[0] = rc = listen_on(c, AF_INET, &port[0]);
-	if (rc >= 0 && c->o->ipv6)
-		fd[1] = rc = listen_on(c, AF_INET6, &port[1]);
+	fd[0] = rc = listen_on(b, AF_INET, &port[0]);
+	if (rc >= 0 && b->o->ipv6)
+		fd[1] = rc = listen_on(b, AF_INET6, &port[1]);
 	/* listening before the rules point at them: else a guest's connect
 	 * in between would be reset */
 	for (int i = 0; i < 2 && rc >= 0; i++)
 		if (fd[i] >= 0) {
-			rc = fwd_splice_adopt(c->splice, fd[i], dial, c);
+			rc = fwd_splice_adopt(b->splice, fd[i], dial, b->o);
 			if (rc >= 0)
 				fd[i] = -1; /* the engine's now */
 		}
 	if (rc >= 0)
-		rc = helper_bypass(&c->helper, port[0], port[1]);
+		rc = helper_bypass(b->helper, port[0], port[1]);
 	if (rc < 0)
-		fwd_splice_drop_adopted(c->splice);
+		fwd_splice_drop_adopted(b->splice);
 	for (int i = 0; i < 2; i++)
 		if (fd[i] >= 0)
 			close(fd[i]);
 	return rc < 0 ? rc : 0;
 }
 
-void bypass_start(struct ctx *c)
+void bypass_start(struct helper *helper, const struct opts *o,
+		  struct fwd_splice *splice)
 {
+	const struct bypass b = { helper, o, splice };
 	int rc;
 
-	if (!c->o->tcp_bypass)
+	if (!o->tcp_bypass)
 		return;
-	if (!fwd_splice_available(c->splice)) {
+	if (!fwd_splice_available(splice)) {
 		log_warn("--enable-tcp-bypass needs a helper in the target "
 			 "namespace (not with --netns-type=tapfd or "
 			 "--target-type=bess): outbound TCP stays on libslirp");
 		return;
 	}
-	rc = fwd_splice_rules(c->splice);
+	rc = fwd_splice_rules(splice);
 	if (rc >= 0)
-		rc = start(c);
+		rc = start(&b);
 	if (rc < 0)
 		log_warn("--enable-tcp-bypass: cannot set up the transparent "
 			 "proxy in the namespace (%s): outbound TCP stays on "

@@ -4,7 +4,8 @@
 
 #include <sys/socket.h>
 
-struct ctx;
+struct fwd_splice;
+struct helper;
 struct opts;
 
 /* --enable-tcp-bypass: the namespace's outbound TCP by the kernel's
@@ -12,12 +13,15 @@ struct opts;
 
 /**
  * bypass_start() - Listeners in the namespace and the rules that feed them
- * @c:		context, with the splice engine
+ * @helper:	makes the listeners and installs the rules
+ * @o:		options (--enable-tcp-bypass, the network, the fwmark)
+ * @splice:	the engine that relays what they accept
  *
  * If any part is missing, says why once and leaves outbound TCP to
  * libslirp: never fatal.
  */
-void bypass_start(struct ctx *c);
+void bypass_start(struct helper *helper, const struct opts *o,
+		  struct fwd_splice *splice);
 
 /**
  * bypass_target() - Where a bypassed connection goes on the host, as

@@ -3,7 +3,10 @@
  * the splice (TCP) or UDP engine, the rest through libslirp, as
  * slirp4netns does them: libslirp owns the listener and the guest sees
  * connections from the gateway (a loopback client) or from the client's
- * real address. */
+ * real address.
+ *
+ * It takes the whole context (ctx.h): it is where the forward table meets
+ * libslirp, the splice and UDP engines and the pollset. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>

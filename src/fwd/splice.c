@@ -45,10 +45,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../ctx.h"
+#include "../clock.h"
 #include "../fdlimit.h"
 #include "../log.h"
-#include "../clock.h"
+#include "../ns/helper.h"
+#include "../options.h"
+#include "../slirp/timers.h"
+#include "fwd.h"
 #include "splice.h"
 
 enum {
@@ -87,14 +90,17 @@ struct splice_listener {
 	bool armed;
 	bool adopted; /* not a forward's: @dial makes the other end */
 	fwd_splice_dial_fn dial;
-	void *dial_opaque;
+	const void *dial_opaque;
 	struct sockaddr_storage guest;
 	socklen_t glen;
 	struct timer *retry;
 };
 
 struct fwd_splice {
-	struct ctx *c;
+	struct ring *ring;
+	struct timers *timers;
+	struct helper *helper; /* sockets in the namespace */
+	const struct opts *o;
 	struct splice_listener *ls;
 	unsigned nls;
 	struct splice_conn *conns;
@@ -114,14 +120,18 @@ struct fwd_splice {
 	unsigned drop_every, ncqes; /* S4_TEST_DROP_POLLS: see sweep() */
 };
 
-struct fwd_splice *fwd_splice_new(struct ctx *c)
+struct fwd_splice *fwd_splice_new(struct ring *ring, struct timers *timers,
+				  struct helper *helper, const struct opts *o)
 {
 	struct fwd_splice *s = calloc(1, sizeof(*s));
 	const char *drop = getenv("S4_TEST_DROP_POLLS");
 
 	if (!s)
 		return NULL;
-	s->c = c;
+	s->ring = ring;
+	s->timers = timers;
+	s->helper = helper;
+	s->o = o;
 	if (drop)
 		s->drop_every = atoi(drop);
 	return s;
@@ -150,7 +160,7 @@ void fwd_splice_free(struct fwd_splice *s)
 		if (s->conns[i].used)
 			conn_close(s, &s->conns[i], true);
 	if (s->sweep)
-		timers_del(s->c->timers, s->sweep);
+		timers_del(s->timers, s->sweep);
 	free(s->ls);
 	free(s->conns);
 	free(s);
@@ -158,15 +168,15 @@ void fwd_splice_free(struct fwd_splice *s)
 
 bool fwd_splice_available(const struct fwd_splice *s)
 {
-	return s && s->c->helper.sock >= 0 &&
-	       s->c->o->target_type != TARGET_BESS;
+	return s && s->helper->sock >= 0 &&
+	       s->o->target_type != TARGET_BESS;
 }
 
 /* ------------------------------------------------------------ listeners */
 
 static void listener_arm(struct fwd_splice *s, struct splice_listener *l)
 {
-	ring_poll_add(s->c->ring, l->fd, POLLIN,
+	ring_poll_add(s->ring, l->fd, POLLIN,
 		      ring_ref(RING_FWD_LISTEN, l->gen, l - s->ls));
 	l->armed = true;
 }
@@ -184,9 +194,9 @@ static void listener_retry(void *a, void *b)
 static void listener_close(struct fwd_splice *s, struct splice_listener *l)
 {
 	if (l->armed)
-		ring_poll_remove(s->c->ring,
+		ring_poll_remove(s->ring,
 				 ring_ref(RING_FWD_LISTEN, l->gen, l - s->ls));
-	timers_del(s->c->timers, l->retry);
+	timers_del(s->timers, l->retry);
 	l->retry = NULL;
 	/* stop listening now: the armed poll holds the file until the ring
 	 * has run its cancellation, and a client told "removed" may connect
@@ -230,8 +240,8 @@ static void install_rules(struct fwd_splice *s)
 	if (s->rules_tried)
 		return;
 	s->rules_tried = true;
-	rc = helper_transparent(&s->c->helper, s->c->o->forward_fwmark,
-				s->c->o->forward_table, s->c->o->ipv6);
+	rc = helper_transparent(s->helper, s->o->forward_fwmark,
+				s->o->forward_table, s->o->ipv6);
 	s->transparent = rc == 0;
 	s->rules_err = rc;
 	if (rc < 0)
@@ -259,7 +269,7 @@ static struct splice_listener *listener_open(struct fwd_splice *s, int fd)
 
 	if (!l)
 		return NULL;
-	l->retry = timers_add(s->c->timers, listener_retry, s,
+	l->retry = timers_add(s->timers, listener_retry, s,
 			      (void *)(uintptr_t)(l - s->ls));
 	if (!l->retry)
 		return NULL;
@@ -270,7 +280,7 @@ static struct splice_listener *listener_open(struct fwd_splice *s, int fd)
 }
 
 int fwd_splice_adopt(struct fwd_splice *s, int fd, fwd_splice_dial_fn dial,
-		     void *opaque)
+		     const void *opaque)
 {
 	struct splice_listener *l = listener_open(s, fd);
 
@@ -383,7 +393,7 @@ static void conn_close(struct fwd_splice *s, struct splice_conn *k,
 {
 	for (int d = 0; d < 2; d++) {
 		if (k->armed[d])
-			ring_poll_remove(s->c->ring, conn_ref(s, k, d));
+			ring_poll_remove(s->ring, conn_ref(s, k, d));
 		k->armed[d] = 0;
 		if (k->fd[d] >= 0) {
 			if (reset)
@@ -392,7 +402,7 @@ static void conn_close(struct fwd_splice *s, struct splice_conn *k,
 		}
 		pipe_put(s, k->pipe[d], k->cap[d], !k->queued[d]);
 	}
-	timers_del(s->c->timers, k->timeout);
+	timers_del(s->timers, k->timeout);
 	k->timeout = NULL;
 	k->used = false;
 	k->gen++;
@@ -445,9 +455,9 @@ static void arm(struct fwd_splice *s, struct splice_conn *k, int d)
 	if (!want) /* a poll that fires for nothing is harmless */
 		return;
 	if (k->armed[d])
-		ring_poll_update(s->c->ring, conn_ref(s, k, d), want);
+		ring_poll_update(s->ring, conn_ref(s, k, d), want);
 	else
-		ring_poll_add(s->c->ring, k->fd[d], want, conn_ref(s, k, d));
+		ring_poll_add(s->ring, k->fd[d], want, conn_ref(s, k, d));
 	k->armed[d] = want;
 }
 
@@ -562,7 +572,7 @@ static void sweep(void *a, void *b)
 static void sweep_arm(struct fwd_splice *s)
 {
 	if (!s->sweep)
-		s->sweep = timers_add(s->c->timers, sweep, s, NULL);
+		s->sweep = timers_add(s->timers, sweep, s, NULL);
 	if (s->sweep && !timers_armed(s->sweep))
 		timers_mod(s->sweep, clock_now_ms() + SWEEP_MS);
 }
@@ -613,7 +623,7 @@ static void connected(struct fwd_splice *s, struct splice_conn *k, int res)
 		return;
 	}
 	k->connecting = false;
-	timers_del(s->c->timers, k->timeout);
+	timers_del(s->timers, k->timeout);
 	k->timeout = NULL;
 	run(s, k);
 }
@@ -662,7 +672,7 @@ static socklen_t seen_as(const struct fwd_splice *s,
 			 const struct sockaddr_storage *peer,
 			 struct sockaddr_storage *out)
 {
-	const struct netcfg *n = &s->c->o->net;
+	const struct netcfg *n = &s->o->net;
 
 	*out = *peer;
 	if (peer->ss_family == AF_INET6) {
@@ -702,8 +712,8 @@ static int ns_socket(struct fwd_splice *s, const struct splice_listener *l,
 	if (!s->npool[f]) {
 		/* near RLIMIT_NOFILE, one at a time */
 		unsigned want = fdlimit_room(l->fd, PLENTY_FDS) ? POOL_BATCH : 1;
-		int n = helper_sockets(&s->c->helper, l->guest.ss_family,
-				       s->transparent ? s->c->o->forward_fwmark
+		int n = helper_sockets(s->helper, l->guest.ss_family,
+				       s->transparent ? s->o->forward_fwmark
 						      : 0,
 				       s->pool[f], want);
 
@@ -755,7 +765,7 @@ static void conn_start(struct fwd_splice *s, struct splice_listener *l,
 	if (l->adopted) {
 		nfd = l->dial(l->dial_opaque, cfd, &to, &tolen);
 	} else if (!fwd_guest_reachable((struct sockaddr *)&to,
-					&s->c->o->net)) {
+					&s->o->net)) {
 		/* never inside the namespace to where the TAP could not
 		 * deliver: its loopback (fwd_guest_reachable()) */
 		nfd = -EADDRNOTAVAIL;
@@ -784,7 +794,7 @@ static void conn_start(struct fwd_splice *s, struct splice_listener *l,
 	/* an adopted listener's connect takes as long as the host's kernel
 	 * lets it, as on the slirp path (bypass.c) */
 	if (!l->adopted) {
-		k->timeout = timers_add(s->c->timers, connect_timeout, s,
+		k->timeout = timers_add(s->timers, connect_timeout, s,
 					(void *)(uintptr_t)(k - s->conns));
 		if (k->timeout)
 			timers_mod(k->timeout, clock_now_ms() + CONNECT_MS);
@@ -869,7 +879,7 @@ void fwd_splice_complete(struct fwd_splice *s, union ring_ref ref, int res)
 		int d = ref.op & ~RING_OP_UPDATE;
 
 		if (d <= OP_SIDE1)
-			ring_poll_update_done(s->c->ring, ref, res, k->armed[d]);
+			ring_poll_update_done(s->ring, ref, res, k->armed[d]);
 		return;
 	}
 	if (ref.op > OP_SIDE1)

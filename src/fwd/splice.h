@@ -10,9 +10,20 @@
 /* TCP forwards on the fast path: host socket <-> namespace socket, by
  * splice(2), never through the TAP or libslirp (see splice.c). */
 struct fwd_splice;
-struct ctx;
+struct helper;
+struct opts;
+struct timers;
 
-struct fwd_splice *fwd_splice_new(struct ctx *c);
+/**
+ * fwd_splice_new() - The engine, idle
+ * @ring:	its operations go here
+ * @timers:	connect timeouts, retries, the sweep
+ * @helper:	makes its sockets in the namespace
+ * @o:		options (fwmark, table, --outbound-addr, the network)
+ * Return: the engine, or NULL without memory
+ */
+struct fwd_splice *fwd_splice_new(struct ring *ring, struct timers *timers,
+				  struct helper *helper, const struct opts *o);
 /* Resets every connection, closes every listener. */
 void fwd_splice_free(struct fwd_splice *s);
 
@@ -52,7 +63,7 @@ int fwd_splice_rules(struct fwd_splice *s);
  * The engine connects the socket, without a timer of its own, and relays.
  * Return: a non-blocking TCP socket, or -errno to reset the client
  */
-typedef int (*fwd_splice_dial_fn)(void *opaque, int cfd,
+typedef int (*fwd_splice_dial_fn)(const void *opaque, int cfd,
 				  struct sockaddr_storage *to,
 				  socklen_t *tolen);
 
@@ -66,7 +77,7 @@ typedef int (*fwd_splice_dial_fn)(void *opaque, int cfd,
  * Return: 0 or -errno
  */
 int fwd_splice_adopt(struct fwd_splice *s, int fd, fwd_splice_dial_fn dial,
-		     void *opaque);
+		     const void *opaque);
 
 /* Close every adopted listener (their connections go on). */
 void fwd_splice_drop_adopted(struct fwd_splice *s);

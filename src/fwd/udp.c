@@ -31,9 +31,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../ctx.h"
-#include "../log.h"
 #include "../clock.h"
+#include "../log.h"
+#include "../ns/helper.h"
+#include "../options.h"
+#include "../slirp/timers.h"
+#include "fwd.h"
 #include "udp.h"
 
 enum {
@@ -64,7 +67,10 @@ struct udp_listener {
 };
 
 struct fwd_udp {
-	struct ctx *c;
+	struct ring *ring;
+	struct timers *timers;
+	struct helper *helper; /* sockets in the namespace */
+	const struct opts *o;
 	struct udp_listener *ls;
 	unsigned nls;
 	struct udp_flow *flows;
@@ -77,13 +83,17 @@ struct fwd_udp {
 
 static void sweep(void *a, void *b);
 
-struct fwd_udp *fwd_udp_new(struct ctx *c)
+struct fwd_udp *fwd_udp_new(struct ring *ring, struct timers *timers,
+			    struct helper *helper, const struct opts *o)
 {
 	struct fwd_udp *u = calloc(1, sizeof(*u));
 
 	if (!u)
 		return NULL;
-	u->c = c;
+	u->ring = ring;
+	u->timers = timers;
+	u->helper = helper;
+	u->o = o;
 	u->idle_ms = IDLE_MS;
 	u->sweep_ms = SWEEP_MS;
 	/* the tests' way to see flows expire without waiting a minute */
@@ -92,9 +102,9 @@ struct fwd_udp *fwd_udp_new(struct ctx *c)
 		u->sweep_ms = u->idle_ms / 4 + 1;
 	}
 	u->buf = malloc(DGRAM_MAX); /* not calloc(): untouched until used */
-	u->sweep = timers_add(c->timers, sweep, u, NULL);
+	u->sweep = timers_add(timers, sweep, u, NULL);
 	if (!u->sweep || !u->buf) {
-		timers_del(c->timers, u->sweep);
+		timers_del(timers, u->sweep);
 		free(u->buf);
 		free(u);
 		return NULL;
@@ -110,7 +120,7 @@ struct fwd_udp *fwd_udp_new(struct ctx *c)
 static void flow_close(struct fwd_udp *u, struct udp_flow *f)
 {
 	if (f->armed)
-		ring_poll_remove(u->c->ring,
+		ring_poll_remove(u->ring,
 				 ring_ref(RING_FWD_UDP_FLOW, f->gen,
 					  f - u->flows));
 	close(f->fd);
@@ -123,7 +133,7 @@ static void flow_close(struct fwd_udp *u, struct udp_flow *f)
 static void listener_close(struct fwd_udp *u, struct udp_listener *l)
 {
 	if (l->armed)
-		ring_poll_remove(u->c->ring, ring_ref(RING_FWD_UDP_LISTEN,
+		ring_poll_remove(u->ring, ring_ref(RING_FWD_UDP_LISTEN,
 						      l->gen, l - u->ls));
 	close(l->fd);
 	l->fd = -1;
@@ -141,7 +151,7 @@ void fwd_udp_free(struct fwd_udp *u)
 	for (unsigned i = 0; i < u->nls; i++)
 		if (u->ls[i].fd >= 0)
 			listener_close(u, &u->ls[i]);
-	timers_del(u->c->timers, u->sweep);
+	timers_del(u->timers, u->sweep);
 	free(u->flows);
 	free(u->ls);
 	free(u->buf);
@@ -173,14 +183,14 @@ static void sweep(void *a, void *b)
 
 static void listener_arm(struct fwd_udp *u, struct udp_listener *l)
 {
-	ring_poll_add(u->c->ring, l->fd, POLLIN,
+	ring_poll_add(u->ring, l->fd, POLLIN,
 		      ring_ref(RING_FWD_UDP_LISTEN, l->gen, l - u->ls));
 	l->armed = true;
 }
 
 static void flow_arm(struct fwd_udp *u, struct udp_flow *f)
 {
-	ring_poll_add(u->c->ring, f->fd, POLLIN,
+	ring_poll_add(u->ring, f->fd, POLLIN,
 		      ring_ref(RING_FWD_UDP_FLOW, f->gen, f - u->flows));
 	f->armed = true;
 }
@@ -298,9 +308,9 @@ static struct udp_flow *flow_new(struct fwd_udp *u, unsigned li,
 		u->nflows = cap;
 	}
 	/* never inside the namespace to where the TAP could not deliver */
-	if (!fwd_guest_reachable((struct sockaddr *)&l->guest, &u->c->o->net))
+	if (!fwd_guest_reachable((struct sockaddr *)&l->guest, &u->o->net))
 		return NULL;
-	fd = helper_socket(&u->c->helper, l->guest.ss_family,
+	fd = helper_socket(u->helper, l->guest.ss_family,
 			   SOCK_DGRAM | SOCK_NONBLOCK, 0);
 	if (fd < 0 ||
 	    connect(fd, (struct sockaddr *)&l->guest, l->glen) < 0) {

@@ -9,9 +9,14 @@
 /* UDP forwards on the fast path: a flow per client, each with a socket in
  * the namespace (see udp.c). */
 struct fwd_udp;
-struct ctx;
+struct helper;
+struct opts;
+struct timers;
 
-struct fwd_udp *fwd_udp_new(struct ctx *c);
+/* The engine, idle: @helper makes its sockets in the namespace; NULL
+ * without memory. */
+struct fwd_udp *fwd_udp_new(struct ring *ring, struct timers *timers,
+			    struct helper *helper, const struct opts *o);
 void fwd_udp_free(struct fwd_udp *u);
 
 /* Listen on @host; each client's datagrams go to @guest. 0 or -errno */

@@ -3,7 +3,11 @@
  *
  * Frames go out through tap_send(); sockets are watched by the pollset;
  * timers are folded into the ring's wait. SlirpConfig version 4 so that the
- * one timer libslirp 4.7 has comes through timer_new_opaque. */
+ * one timer libslirp 4.7 has comes through timer_new_opaque.
+ *
+ * It takes the whole context (ctx.h): libslirp hands every callback the one
+ * opaque pointer, and between them they reach the TAP, the pollset, the
+ * timers and the loop's kick. */
 #include <errno.h>
 #include <string.h>
 
@@ -91,8 +95,16 @@ static void cb_notify(void *opaque)
 	c->kick = true;
 }
 
+/* implements SlirpCb.send_packet */
+static ssize_t cb_send_packet(const void *buf, size_t len, void *opaque)
+{
+	struct ctx *c = opaque;
+
+	return tap_send(c->tap, buf, len);
+}
+
 static const SlirpCb callbacks = {
-	.send_packet = tap_send,
+	.send_packet = cb_send_packet,
 	.guest_error = cb_guest_error,
 	.clock_get_ns = cb_clock_get_ns,
 	.timer_new = cb_timer_new,

@@ -59,7 +59,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "../ctx.h"
+#include "../options.h"
+#include "../slirp/timers.h"
 #include "../clock.h"
 #include "../frame/gso.h"
 #include "../frame/reasm.h"
@@ -85,7 +86,8 @@ enum {
 };
 
 struct tap {
-	struct ctx *c;
+	struct tap_env env;
+	Slirp *slirp; /* where frames from the namespace go */
 	int fd;
 	size_t buf_size;
 	unsigned ntx;
@@ -131,7 +133,7 @@ unsigned tap_bufs(unsigned mtu, bool vnet, size_t *size)
 
 static void rx_arm(struct tap *t, unsigned buf)
 {
-	ring_read_fixed(t->c->ring, t->fd, buf, t->buf_size,
+	ring_read_fixed(t->env.ring, t->fd, buf, t->buf_size,
 			ring_ref(RING_TAP_RX, t->gen, buf));
 }
 
@@ -140,7 +142,7 @@ static void rx_arm_multishot(struct tap *t)
 	union ring_ref ref = ring_ref(RING_TAP_RX, t->gen, 0);
 
 	ref.op = RX_MULTISHOT;
-	ring_read_multishot(t->c->ring, t->fd, ref);
+	ring_read_multishot(t->env.ring, t->fd, ref);
 }
 
 /* The tests' way to run the fixed-read path on a kernel that has both. */
@@ -167,7 +169,7 @@ static void bess_accept_arm(struct tap *t)
 	union ring_ref ref = ring_ref(RING_TAP_POLL, 0, 0);
 
 	ref.op = BESS_ACCEPT;
-	ring_accept(t->c->ring, t->listener, ref);
+	ring_accept(t->env.ring, t->listener, ref);
 }
 
 /* timer callback: accept again after a failure */
@@ -177,21 +179,20 @@ static void bess_retry(void *a, void *b)
 	bess_accept_arm(a);
 }
 
-struct tap *tap_new(struct ctx *c, int fd)
+struct tap *tap_new(const struct tap_env *env, int fd, int bess_listener)
 {
 	struct tap *t = calloc(1, sizeof(*t));
 	unsigned nbufs;
 
 	if (!t)
 		return NULL;
-	t->c = c;
+	t->env = *env;
 	t->fd = fd;
-	t->listener = c->helper.bess_listener;
-	c->helper.bess_listener = -1; /* ours now */
+	t->listener = bess_listener;
 	t->reasm = reasm_new();
 	t->vnet = tap_vnet(fd); /* as loop_init() sized the buffers; a BESS
 				 * socket answers TUNGETIFF with an error */
-	nbufs = tap_bufs(c->o->mtu, t->vnet, &t->buf_size);
+	nbufs = tap_bufs(env->o->mtu, t->vnet, &t->buf_size);
 	t->ntx = nbufs - TAP_RX_DEPTH;
 	t->free_tx = calloc(t->ntx, sizeof(*t->free_tx));
 	if (!t->free_tx || !t->reasm) {
@@ -204,17 +205,17 @@ struct tap *tap_new(struct ctx *c, int fd)
 		t->free_tx[t->nfree++] = TAP_RX_DEPTH + i;
 	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
 		log_perror("tap: O_NONBLOCK");
-	if (c->o->target_type != TARGET_BESS) {
-		t->check = timers_add(c->timers, tap_check, t, NULL);
+	if (env->o->target_type != TARGET_BESS) {
+		t->check = timers_add(env->timers, tap_check, t, NULL);
 		if (t->check)
 			timers_mod(t->check, clock_now_ms() + TAP_CHECK_MS);
 	}
 	if (t->listener >= 0) {
-		t->retry = timers_add(c->timers, bess_retry, t, NULL);
+		t->retry = timers_add(env->timers, bess_retry, t, NULL);
 		bess_accept_arm(t);
 	}
 	t->multishot = multishot_wanted() &&
-		       ring_pbuf_init(c->ring, TAP_PBUFS, t->buf_size) == 0;
+		       ring_pbuf_init(env->ring, TAP_PBUFS, t->buf_size) == 0;
 	rx_start(t);
 	return t;
 }
@@ -227,8 +228,8 @@ void tap_free(struct tap *t)
 		if (t->dropped[v])
 			log_info("tap: dropped %lu frame(s): %s", t->dropped[v],
 				 sanitize_names[v]);
-	timers_del(t->c->timers, t->check);
-	timers_del(t->c->timers, t->retry);
+	timers_del(t->env.timers, t->check);
+	timers_del(t->env.timers, t->retry);
 	if (t->fd >= 0)
 		close(t->fd);
 	if (t->listener >= 0)
@@ -241,11 +242,11 @@ void tap_free(struct tap *t)
 /* The device is gone or broken: nothing more can be done. */
 static void tap_fatal(struct tap *t, const char *what, int res)
 {
-	if (t->c->quit)
+	if (*t->env.quit)
 		return; /* said once already */
 	log_err("tap: %s: %s", what, strerror(-res));
-	t->c->quit = true;
-	t->c->exit_status = 1;
+	*t->env.quit = true;
+	*t->env.exit_status = 1;
 }
 
 /**
@@ -262,7 +263,7 @@ static void tap_hangup(struct tap *t)
 		return; /* said already */
 	log_info("bess: the peer hung up; waiting for the next connection "
 		 "to %s",
-		 t->c->o->bess_path);
+		 t->env.o->bess_path);
 	close(t->fd);
 	t->fd = -1;
 	t->gen++;
@@ -300,7 +301,7 @@ static void bess_accepted(struct tap *t, int res)
 		return;
 	}
 	t->fd = res;
-	log_info("bess: connected again on %s", t->c->o->bess_path);
+	log_info("bess: connected again on %s", t->env.o->bess_path);
 	rx_start(t);
 }
 
@@ -323,9 +324,9 @@ void tap_flush(struct tap *t)
 
 	if (!t->gso_open)
 		return;
-	b = ring_buf(t->c->ring, t->gso_slot);
+	b = ring_buf(t->env.ring, t->gso_slot);
 	gso_finish(&t->gso, b + VNET_HDR, b);
-	ring_write_fixed(t->c->ring, t->fd, t->gso_slot, t->gso.len + VNET_HDR,
+	ring_write_fixed(t->env.ring, t->fd, t->gso_slot, t->gso.len + VNET_HDR,
 			 ring_ref(RING_TAP_TX, t->gen, t->gso_slot));
 	t->gso_open = false;
 }
@@ -343,7 +344,7 @@ static bool join(struct tap *t, const void *buf, size_t len)
 
 	if (!t->gso_open)
 		return false;
-	b = ring_buf(t->c->ring, t->gso_slot);
+	b = ring_buf(t->env.ring, t->gso_slot);
 	return gso_append(&t->gso, b + VNET_HDR, t->buf_size - VNET_HDR, buf,
 			  len);
 }
@@ -360,10 +361,14 @@ static void tap_write_failed(struct tap *t, int res)
 		log_warn("tap: write: %s", strerror(-res));
 }
 
-ssize_t tap_send(const void *buf, size_t len, void *opaque)
+void tap_set_slirp(struct tap *t, Slirp *slirp)
 {
-	struct ctx *c = opaque;
-	struct tap *t = c->tap;
+	t->slirp = slirp;
+}
+
+ssize_t tap_send(struct tap *t, const void *buf, size_t len)
+{
+	struct ring *ring = t->env.ring;
 	unsigned slot;
 	ssize_t n;
 
@@ -386,7 +391,7 @@ ssize_t tap_send(const void *buf, size_t len, void *opaque)
 		uint8_t *b;
 
 		slot = t->free_tx[--t->nfree];
-		b = ring_buf(c->ring, slot);
+		b = ring_buf(ring, slot);
 		memcpy(b + hdr, buf, len);
 		/* a TCP segment may be the first of a joined frame: it waits
 		 * for the next one, or for the end of the iteration */
@@ -396,11 +401,11 @@ ssize_t tap_send(const void *buf, size_t len, void *opaque)
 			return len;
 		}
 		memcpy(b, &none, hdr);
-		ring_write_fixed(c->ring, t->fd, slot, len + hdr,
+		ring_write_fixed(ring, t->fd, slot, len + hdr,
 				 ring_ref(RING_TAP_TX, t->gen, slot));
 		return len;
 	}
-	ring_submit(c->ring); /* frames queued before this one go first */
+	ring_submit(ring); /* frames queued before this one go first */
 	n = writev(t->fd,
 		   (struct iovec[]){ { (void *)&none, hdr },
 				     { (void *)buf, len } },
@@ -412,13 +417,11 @@ ssize_t tap_send(const void *buf, size_t len, void *opaque)
 
 /**
  * tap_input() - A frame from the namespace: to libslirp, if it may go there
- * @c:		context
  * @t:		TAP
  * @frame:	the frame
  * @len:	its length
  */
-static void tap_input(struct ctx *c, struct tap *t, uint8_t *frame,
-		      size_t len)
+static void tap_input(struct tap *t, uint8_t *frame, size_t len)
 {
 	enum sanitize_verdict v;
 
@@ -440,7 +443,7 @@ static void tap_input(struct ctx *c, struct tap *t, uint8_t *frame,
 	size_t whole_len;
 
 	if (v == SAN_PASS && !reasm_is_fragment(frame, len)) {
-		slirp_input(c->slirp, frame, len);
+		slirp_input(t->slirp, frame, len);
 		return;
 	}
 	if (v == SAN_PASS) {
@@ -448,10 +451,10 @@ static void tap_input(struct ctx *c, struct tap *t, uint8_t *frame,
 		switch (reasm_input(t->reasm, frame, len, clock_now_ms(), &whole,
 				    &whole_len)) {
 		case REASM_PASS: /* not reached: it is a fragment */
-			slirp_input(c->slirp, frame, len);
+			slirp_input(t->slirp, frame, len);
 			return;
 		case REASM_DONE:
-			slirp_input(c->slirp, whole, whole_len);
+			slirp_input(t->slirp, whole, whole_len);
 			return;
 		case REASM_HELD:
 			return;
@@ -466,10 +469,10 @@ static void tap_input(struct ctx *c, struct tap *t, uint8_t *frame,
 			 sanitize_names[v]);
 }
 
-static void rx_done(struct ctx *c, struct tap *t, unsigned buf, int res)
+static void rx_done(struct tap *t, unsigned buf, int res)
 {
 	if (res > 0) {
-		tap_input(c, t, ring_buf(c->ring, buf), res);
+		tap_input(t, ring_buf(t->env.ring, buf), res);
 		rx_arm(t, buf);
 		return;
 	}
@@ -482,7 +485,7 @@ static void rx_done(struct ctx *c, struct tap *t, unsigned buf, int res)
 		/* park the read until the device is readable */
 		t->rx_waiting |= 1u << buf;
 		if (!t->poll_armed) {
-			ring_poll_add(c->ring, t->fd, POLLIN,
+			ring_poll_add(t->env.ring, t->fd, POLLIN,
 				      ring_ref(RING_TAP_POLL, t->gen, 0));
 			t->poll_armed = true;
 		}
@@ -492,14 +495,14 @@ static void rx_done(struct ctx *c, struct tap *t, unsigned buf, int res)
 	}
 }
 
-static void multishot_done(struct ctx *c, struct tap *t, int res,
+static void multishot_done(struct tap *t, int res,
 			   unsigned flags)
 {
 	if (res > 0 && (flags & IORING_CQE_F_BUFFER)) {
 		unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
 
-		tap_input(c, t, ring_pbuf(c->ring, bid), res);
-		ring_pbuf_put(c->ring, bid);
+		tap_input(t, ring_pbuf(t->env.ring, bid), res);
+		ring_pbuf_put(t->env.ring, bid);
 	} else if (res == 0 || (res < 0 && res != -ENOBUFS && res != -EINTR &&
 				res != -ECANCELED && res != -EAGAIN)) {
 		return tap_failed(t, "read", res);
@@ -510,27 +513,25 @@ static void multishot_done(struct ctx *c, struct tap *t, int res,
 }
 
 /* A completion for a BESS connection that has since hung up. */
-static void stale(struct ctx *c, union ring_ref ref, unsigned flags)
+static void stale(struct tap *t, union ring_ref ref, unsigned flags)
 {
 	if (ref.type == RING_TAP_RX && (flags & IORING_CQE_F_BUFFER))
-		ring_pbuf_put(c->ring, flags >> IORING_CQE_BUFFER_SHIFT);
+		ring_pbuf_put(t->env.ring, flags >> IORING_CQE_BUFFER_SHIFT);
 	if (ref.type == RING_TAP_TX)
-		c->tap->free_tx[c->tap->nfree++] = ref.idx;
+		t->free_tx[t->nfree++] = ref.idx;
 }
 
-void tap_complete(struct ctx *c, union ring_ref ref, int res, unsigned flags)
+void tap_complete(struct tap *t, union ring_ref ref, int res, unsigned flags)
 {
-	struct tap *t = c->tap;
-
 	if (ref.type == RING_TAP_POLL && ref.op == BESS_ACCEPT)
 		return bess_accepted(t, res);
 	if (ref.gen != t->gen)
-		return stale(c, ref, flags);
+		return stale(t, ref, flags);
 	switch (ref.type) {
 	case RING_TAP_RX:
 		if (ref.op == RX_MULTISHOT)
-			return multishot_done(c, t, res, flags);
-		return rx_done(c, t, ref.idx, res);
+			return multishot_done(t, res, flags);
+		return rx_done(t, ref.idx, res);
 	case RING_TAP_TX:
 		t->free_tx[t->nfree++] = ref.idx;
 		if (res < 0)

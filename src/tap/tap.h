@@ -6,10 +6,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <slirp/libslirp.h>
+
 #include "../ring/ring.h"
 
-struct ctx;
+struct opts;
 struct tap;
+struct timers;
+
+/* What the TAP works with besides its fd. */
+struct tap_env {
+	struct ring *ring;
+	struct timers *timers;
+	const struct opts *o; /* MTU, --target-type, the BESS path */
+	/* set (to true and 1) when the device is gone: the loop ends */
+	bool *quit;
+	int *exit_status;
+};
 
 /**
  * tap_vnet() - Whether frames on this fd carry a virtio-net header
@@ -29,20 +42,26 @@ unsigned tap_bufs(unsigned mtu, bool vnet, size_t *size);
 
 /**
  * tap_new() - Take over the TAP (or BESS socket) fd and start reading
- * @c:		context; c->ring must exist
+ * @env:	ring, timers, options, the loop's end (copied)
  * @fd:		the fd, owned by the TAP from now on
+ * @bess_listener: BESS: the socket path's listener, for the peers after
+ *		this one (owned by the TAP from now on); else -1
  * Return: the TAP, or NULL (logged)
  */
-struct tap *tap_new(struct ctx *c, int fd);
+struct tap *tap_new(const struct tap_env *env, int fd, int bess_listener);
 void tap_free(struct tap *t);
 
-/* implements SlirpCb.send_packet */
-ssize_t tap_send(const void *buf, size_t len, void *opaque);
+/* Frames from the namespace go to @slirp from now on: before the loop. */
+void tap_set_slirp(struct tap *t, Slirp *slirp);
+
+/* A frame to the namespace (SlirpCb.send_packet's work): its length, or
+ * -1 if it was not sent */
+ssize_t tap_send(struct tap *t, const void *buf, size_t len);
 
 /* Queue the frame still growing from libslirp's segments, if any (gso.c):
  * before the loop waits. */
 void tap_flush(struct tap *t);
 
-void tap_complete(struct ctx *c, union ring_ref ref, int res, unsigned flags);
+void tap_complete(struct tap *t, union ring_ref ref, int res, unsigned flags);
 
 #endif
