@@ -15,7 +15,7 @@
 #include "options.h"
 #include "ring/ring.h"
 #include "slirp/pollset.h"
-#include "slirp/timers.h"
+#include "timers.h"
 #include "ns/helper.h"
 #include "tap/tap.h"
 

@@ -28,7 +28,7 @@
 #include "../clock.h"
 #include "../fwd/splice.h"
 #include "../options.h"
-#include "../slirp/timers.h"
+#include "../timers.h"
 #include "api.h"
 #include "api_req.h"
 #include "json.h"

@@ -50,7 +50,7 @@
 #include "../log.h"
 #include "../ns/helper.h"
 #include "../options.h"
-#include "../slirp/timers.h"
+#include "../timers.h"
 #include "fwd.h"
 #include "splice.h"
 

@@ -3,7 +3,7 @@
 #define S4_POLLSET_H
 
 #include "../ring/ring.h"
-#include "timers.h"
+#include "../timers.h"
 
 /* libslirp's socket polling (slirp_pollfds_fill/poll) on ring polls. */
 struct pollset;

@@ -60,7 +60,7 @@
 #include <unistd.h>
 
 #include "../options.h"
-#include "../slirp/timers.h"
+#include "../timers.h"
 #include "../clock.h"
 #include "../frame/gso.h"
 #include "../frame/reasm.h"

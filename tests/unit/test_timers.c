@@ -2,7 +2,7 @@
 /* The timer list libslirp's timers live in. */
 #include <criterion/criterion.h>
 
-#include "slirp/timers.h"
+#include "timers.h"
 
 static int fired_a, fired_b;
 
