@@ -87,6 +87,7 @@ struct ring *ring_new(unsigned nbufs, size_t buf_size, bool try_uring,
 
 	if (!r)
 		goto nomem;
+	spin_init(&r->spin, 0); /* never polls until ring_busy_poll() */
 	r->nbufs = nbufs;
 	r->mem_len = (size_t)nbufs * buf_size;
 	r->mem = mmap(NULL, r->mem_len, PROT_READ | PROT_WRITE,
@@ -231,6 +232,7 @@ void ring_free(struct ring *r)
 		munmap(r->br, r->br_len);
 	if (r->pmem)
 		munmap(r->pmem, r->pmem_len);
+	spin_free(&r->spin);
 	ring_fb_free(r->fb);
 	if (r->mem && r->mem != MAP_FAILED)
 		munmap(r->mem, r->mem_len);
@@ -481,7 +483,10 @@ int ring_submit(struct ring *r)
 
 void ring_busy_poll(struct ring *r, unsigned max_us)
 {
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
 	spin_init(&r->spin, r->uring ? max_us : 0);
+	spin_watch(&r->spin, "/proc/loadavg", ncpu > 0 ? ncpu : 0);
 }
 
 static uint64_t now_ns(void)
@@ -526,7 +531,8 @@ int ring_wait(struct ring *r, int timeout_ms)
 
 	if (!r->uring)
 		return ring_fb_wait(r->fb, timeout_ms);
-	if (r->spin.ns && timeout_ms != 0 && poll_cq(r, r->spin.ns))
+	if (r->spin.ns && timeout_ms != 0 &&
+	    spin_cpu_spare(&r->spin, now_ns()) && poll_cq(r, r->spin.ns))
 		return 0;
 	t0 = r->spin.max_ns ? now_ns() : 0;
 	rc = io_uring_submit_and_wait_timeout(&r->ring, &cqe, 1,
