@@ -7,7 +7,8 @@
    main.c, loop.c, and the two adapters that bind libslirp and the forward
    table to everything else (slirp/stack.c, fwd/fwd_slirp.c);
  - the README's map of the folders names every file under src/, and only
-   files that exist."""
+   files that exist;
+ - no compiled Python is tracked in git."""
 import os
 import re
 import sys
@@ -105,6 +106,14 @@ if gone:
                ", ".join(gone))
 if not missing and not gone:
     print(f"ok: the README's map names all {len(real)} files under src/")
+import subprocess  # noqa: E402
+r = subprocess.run(["git", "-C", ROOT, "ls-files", "*.pyc", "**/*.pyc"],
+                   capture_output=True, text=True)
+if r.returncode == 0 and r.stdout.strip():
+    bad.append("compiled Python tracked in git: " +
+               ", ".join(r.stdout.split()))
+elif r.returncode == 0:
+    print("ok: no compiled Python tracked in git")
 for b in bad:
     print("FAIL: " + b)
 sys.exit(1 if bad else 0)
