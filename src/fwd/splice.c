@@ -88,7 +88,8 @@ struct splice_listener {
 	int fd;
 	uint16_t gen;
 	bool armed;
-	bool adopted; /* not a forward's: @dial makes the other end */
+	/* adopted (not a forward's): makes the other end; NULL for a
+	 * forward, whose other end is @guest in the namespace */
 	fwd_splice_dial_fn dial;
 	const void *dial_opaque;
 	struct sockaddr_storage guest;
@@ -274,7 +275,7 @@ static struct splice_listener *listener_open(struct fwd_splice *s, int fd)
 	if (!l->retry)
 		return NULL;
 	l->fd = fd;
-	l->adopted = false;
+	l->dial = NULL;
 	listener_arm(s, l);
 	return l;
 }
@@ -286,7 +287,6 @@ int fwd_splice_adopt(struct fwd_splice *s, int fd, fwd_splice_dial_fn dial,
 
 	if (!l)
 		return -ENOMEM;
-	l->adopted = true;
 	l->dial = dial;
 	l->dial_opaque = opaque;
 	return 0;
@@ -295,7 +295,7 @@ int fwd_splice_adopt(struct fwd_splice *s, int fd, fwd_splice_dial_fn dial,
 void fwd_splice_drop_adopted(struct fwd_splice *s)
 {
 	for (unsigned i = 0; i < s->nls; i++)
-		if (s->ls[i].fd >= 0 && s->ls[i].adopted)
+		if (s->ls[i].fd >= 0 && s->ls[i].dial)
 			listener_close(s, &s->ls[i]);
 }
 
@@ -334,7 +334,7 @@ int fwd_splice_remove(struct fwd_splice *s, const struct sockaddr *host,
 {
 	for (unsigned i = 0; i < s->nls; i++) {
 		/* an adopted listener is in the namespace: never a forward's */
-		if (s->ls[i].adopted || !fwd_bound_to(s->ls[i].fd, host, hlen))
+		if (s->ls[i].dial || !fwd_bound_to(s->ls[i].fd, host, hlen))
 			continue;
 		listener_close(s, &s->ls[i]); /* its connections go on */
 		return 0;
@@ -762,7 +762,7 @@ static void conn_start(struct fwd_splice *s, struct splice_listener *l,
 		close(cfd);
 		return;
 	}
-	if (l->adopted) {
+	if (l->dial) {
 		nfd = l->dial(l->dial_opaque, cfd, &to, &tolen);
 	} else if (!fwd_guest_reachable((struct sockaddr *)&to,
 					&s->o->net)) {
@@ -793,7 +793,7 @@ static void conn_start(struct fwd_splice *s, struct splice_listener *l,
 				   .gen = k->gen };
 	/* an adopted listener's connect takes as long as the host's kernel
 	 * lets it, as on the slirp path (bypass.c) */
-	if (!l->adopted) {
+	if (!l->dial) {
 		k->timeout = timers_add(s->timers, connect_timeout, s,
 					(void *)(uintptr_t)(k - s->conns));
 		if (k->timeout)

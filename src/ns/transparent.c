@@ -276,17 +276,18 @@ static struct nlmsghdr *route_msg(char *buf, int type, int family,
 static const int families[] = { AF_INET, AF_INET6 };
 
 /**
- * remove_stale() - Delete exactly our rule and route, left by a forwarder
- * that died before it could (SIGKILL, a crash)
+ * delete_rules() - Delete the fwmark rule and the local route, each family
  * @t:		state
  * @mark:	fwmark
  * @table:	table
  * @ipv6:	IPv6 too
  *
- * Without our sockets they matched nothing; deleting and adding them again
- * is simpler than proving each one whole. What is missing is fine.
+ * What is missing is fine: at exit, what was installed; at start, exactly
+ * our rule and route left by a forwarder that died before it could (they
+ * matched nothing; deleting and adding them again is simpler than proving
+ * each one whole).
  */
-static void remove_stale(struct transparent *t, uint32_t mark,
+static void delete_rules(struct transparent *t, uint32_t mark,
 			 uint32_t table, bool ipv6)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
@@ -319,7 +320,7 @@ int transparent_install(struct transparent *t, uint32_t mark, uint32_t table,
 	if (k.foreign)
 		return -EEXIST; /* someone else's mark or table */
 	if (k.stale)
-		remove_stale(t, mark, table, ipv6);
+		delete_rules(t, mark, table, ipv6);
 	t->mark = mark;
 	t->table = table;
 	t->ipv6 = ipv6;
@@ -346,17 +347,9 @@ int transparent_install(struct transparent *t, uint32_t mark, uint32_t table,
 
 void transparent_remove(struct transparent *t)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-
 	if (!t->installed)
 		return;
-	for (int i = 0; i < 1 + t->ipv6; i++) {
-		talk(t, rule_msg(buf, RTM_DELRULE, families[i], t->mark,
-				 t->table),
-		     NULL, NULL);
-		talk(t, route_msg(buf, RTM_DELROUTE, families[i], t->table),
-		     NULL, NULL);
-	}
+	delete_rules(t, t->mark, t->table, t->ipv6);
 	restore_sysctls(t);
 	t->installed = false;
 }

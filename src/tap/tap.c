@@ -274,13 +274,19 @@ static void tap_hangup(struct tap *t)
 	t->gso_open = false;
 }
 
-/* A read or write failed: a BESS peer that left, or a TAP that broke. */
-static void tap_failed(struct tap *t, const char *what, int res)
+/* Does @res (0: end of file) say a BESS peer has left? */
+static bool peer_gone(const struct tap *t, int res)
 {
-	if (t->listener >= 0 && (res == 0 || res == -ECONNRESET ||
-				 res == -EPIPE || res == -ENOTCONN))
+	return t->listener >= 0 && (res == 0 || res == -ECONNRESET ||
+				    res == -EPIPE || res == -ENOTCONN);
+}
+
+/* A read failed: a BESS peer that left, or a TAP that broke. */
+static void read_failed(struct tap *t, int res)
+{
+	if (peer_gone(t, res))
 		return tap_hangup(t);
-	tap_fatal(t, what, res ? res : -EIO);
+	tap_fatal(t, "read", res ? res : -EIO);
 }
 
 /* An accept on the BESS listener completed. */
@@ -352,8 +358,7 @@ static bool join(struct tap *t, const void *buf, size_t len)
 /* A write failed: a BESS peer gone, a TAP broken, or worth a warning. */
 static void tap_write_failed(struct tap *t, int res)
 {
-	if (t->listener >= 0 && (res == -EPIPE || res == -ECONNRESET ||
-				 res == -ENOTCONN))
+	if (peer_gone(t, res))
 		tap_hangup(t);
 	else if (res == -EIO || res == -EBADFD)
 		tap_fatal(t, "write", res);
@@ -491,7 +496,7 @@ static void rx_done(struct tap *t, unsigned buf, int res)
 		}
 		return;
 	default:
-		return tap_failed(t, "read", res);
+		return read_failed(t, res);
 	}
 }
 
@@ -505,7 +510,7 @@ static void multishot_done(struct tap *t, int res,
 		ring_pbuf_put(t->env.ring, bid);
 	} else if (res == 0 || (res < 0 && res != -ENOBUFS && res != -EINTR &&
 				res != -ECANCELED && res != -EAGAIN)) {
-		return tap_failed(t, "read", res);
+		return read_failed(t, res);
 	}
 	/* out of buffers (they are back by now), or the kernel stopped it */
 	if (!(flags & IORING_CQE_F_MORE))
