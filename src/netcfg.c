@@ -46,8 +46,10 @@ int netcfg_cidr4(struct netcfg *n, const char *cidr, struct err *e)
 		return err_set(e, -EINVAL, "internal regex error");
 	rc = regexec(&re, cidr, ARRAY_SIZE(m), m, 0);
 	regfree(&re);
+	if (rc) /* and m is not filled in: nothing to measure */
+		return err_set(e, -EINVAL, "invalid CIDR: %s", cidr);
 	len = m[1].rm_eo - m[1].rm_so;
-	if (rc || len >= sizeof(addr))
+	if (len >= sizeof(addr))
 		return err_set(e, -EINVAL, "invalid CIDR: %s", cidr);
 	memcpy(addr, cidr + m[1].rm_so, len);
 	addr[len] = '\0';
