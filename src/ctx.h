@@ -30,6 +30,7 @@ struct ctx {
 	struct fwd_table *fwd;
 	struct fwd_splice *splice; /* TCP forwards' fast path */
 	struct fwd_udp *udp;	   /* and UDP's */
+	struct bypass *bypass;	   /* outbound TCP's, NULL if on libslirp */
 	struct api *api; /* NULL without --api-socket */
 	Slirp *slirp;
 

@@ -156,7 +156,8 @@ int loop_init(struct ctx *c, int tapfd, struct err *e)
 			 strerror(-rc));
 	else if (rc < 0)
 		return err_set(e, rc, "io_uring: %s", strerror(-rc));
-	bypass_start(&c->helper, c->o, c->splice);
+	c->bypass = bypass_start(c->ring, c->timers, &c->helper, c->o,
+				 c->splice);
 	return 0;
 }
 
@@ -190,6 +191,10 @@ static void dispatch(struct ctx *c, const struct ring_cqe *cqe)
 	case RING_FWD_UDP_LISTEN:
 	case RING_FWD_UDP_FLOW:
 		fwd_udp_complete(c->udp, cqe->ref, cqe->res);
+		break;
+	case RING_GATE_CHAN:
+	case RING_GATE_CONN:
+		bypass_complete(c->bypass, cqe->ref, cqe->res);
 		break;
 	case RING_NUM_TYPES:
 	default:
@@ -251,6 +256,8 @@ void loop_cleanup(struct ctx *c)
 	if (c->slirp)
 		slirp_cleanup(c->slirp);
 	c->slirp = NULL;
+	bypass_free(c->bypass);
+	c->bypass = NULL;
 	fwd_splice_free(c->splice);
 	c->splice = NULL;
 	fwd_udp_free(c->udp);

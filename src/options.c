@@ -45,6 +45,7 @@ enum {
 	OPT_FORWARD_FWMARK,
 	OPT_FORWARD_TABLE,
 	OPT_ENABLE_TCP_BYPASS,
+	OPT_DISABLE_TCP_BYPASS,
 	OPT_BUSY_POLL,
 };
 
@@ -75,6 +76,7 @@ static const struct option longopts[] = {
 	{ "forward-fwmark", required_argument, NULL, OPT_FORWARD_FWMARK },
 	{ "forward-table", required_argument, NULL, OPT_FORWARD_TABLE },
 	{ "enable-tcp-bypass", no_argument, NULL, OPT_ENABLE_TCP_BYPASS },
+	{ "disable-tcp-bypass", no_argument, NULL, OPT_DISABLE_TCP_BYPASS },
 	{ "busy-poll", required_argument, NULL, OPT_BUSY_POLL },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'v' },
@@ -125,8 +127,11 @@ void opts_usage(const char *argv0)
 	       "namespace (default=0x5334)\n");
 	printf("--forward-table=TABLE    routing table of splice forwards in "
 	       "the namespace (default=21300)\n");
-	printf("--enable-tcp-bypass      carry outbound TCP by the kernel "
-	       "(transparent proxy), not libslirp\n");
+	printf("--disable-tcp-bypass     carry outbound TCP on libslirp, not "
+	       "by the kernel (default: the kernel, where the namespace "
+	       "allows)\n");
+	printf("--enable-tcp-bypass      the default (accepted for older "
+	       "command lines)\n");
 	printf("--busy-poll=USEC         poll up to USEC for the next event "
 	       "before sleeping (adaptive; default=%d, 0=never)\n",
 	       SPIN_DEFAULT_US);
@@ -230,6 +235,7 @@ static void opts_init(struct opts *o)
 	o->tapfd = -1;
 	o->mtu = 1500;
 	o->forward_fwmark = 0x5334; /* "S4" */
+	o->tcp_bypass = true;
 	o->busy_poll_us = SPIN_DEFAULT_US;
 	o->forward_table = 0x5334;
 }
@@ -356,9 +362,11 @@ static int parse_one(struct opts *o, int c, const char *argv0)
 		o->forward_slirp = !strcmp(optarg, "slirp");
 		break;
 	case OPT_FORWARD_FWMARK:
-		if (parse_u32(optarg, &o->forward_fwmark) < 0) {
+		/* the six marks after it are ours too (ns/synq.h) */
+		if (parse_u32(optarg, &o->forward_fwmark) < 0 ||
+		    o->forward_fwmark > UINT32_MAX - 6) {
 			fprintf(stderr, "--forward-fwmark must be a positive "
-					"32-bit integer\n");
+					"32-bit integer, below 0xfffffffa\n");
 			return 1;
 		}
 		break;
@@ -373,6 +381,9 @@ static int parse_one(struct opts *o, int c, const char *argv0)
 		break;
 	case OPT_ENABLE_TCP_BYPASS:
 		o->tcp_bypass = true;
+		break;
+	case OPT_DISABLE_TCP_BYPASS:
+		o->tcp_bypass = false;
 		break;
 	case OPT_BUSY_POLL:
 		if (parse_uint(optarg, BUSY_POLL_MAX_US, &o->busy_poll_us) < 0) {

@@ -270,16 +270,18 @@ int seccomp_apply(struct err *e)
 	return 0;
 }
 
-/* What helper_serve() does, and nothing else: read a request, make a
- * socket (mark it, make it transparent, bind it), send it, close it; talk
- * netlink and write a sysctl on fds opened before the filter; exit.
+/* What helper_serve() does, and nothing else: wait (poll), read a
+ * request, make a socket (mark it, make it transparent, bind it), send it,
+ * close it; talk netlink (the SYN queue too) and write a sysctl on fds
+ * opened before the filter; exit.
  * (sigaltstack and munmap: a sanitizer build's _exit() takes down its
  * signal stack.) */
 static const char *const helper_allowed[] = {
 	"recvmsg",	"sendmsg",	   "sendto",	      "close",
 	"setsockopt",	"bind",		   "pread64",	      "pwrite64",
 	"exit",		"exit_group",	   "rt_sigreturn",    "restart_syscall",
-	"sigaltstack",	"munmap",
+	"sigaltstack",	"munmap",	   "poll",	      "ppoll",
+	"recvfrom",
 };
 
 int seccomp_helper_apply(struct err *e)

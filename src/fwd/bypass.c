@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* bypass.c - --enable-tcp-bypass: the namespace's outbound TCP without
- * libslirp.
+/* bypass.c - the namespace's outbound TCP without libslirp (the default;
+ * --disable-tcp-bypass turns it off).
  *
  * DOC: Theory of Operation
  * On the slirp path every byte the guest sends out crosses libslirp's TCP,
@@ -9,33 +9,38 @@
  * connection instead (ns/tproxy.c): the helper makes two listening
  * sockets in the namespace, IP_TRANSPARENT and on loopback (127.0.0.1 and
  * ::1, ports chosen by the kernel), and installs an nftables table that
- * sends every TCP segment about to leave by the TAP to them. The socket
- * accept() gives us has the guest's original destination as its own
- * address; we connect a host socket there, translated as libslirp would
- * (bypass_target()), and the splice engine relays the two, as it does for
- * forwards. Between the guest and us it is kernel TCP over lo.
+ * sends every TCP segment about to leave by the TAP to them, from the
+ * namespace's own sockets and from interfaces behind it (containers on a
+ * bridge or veth). The socket accept() gives us has the guest's original
+ * destination as its own address; the splice engine relays it and a host
+ * socket connected there, translated as libslirp would (bypass_target()).
+ * Between the guest and us it is kernel TCP over lo.
+ *
+ * The connect semantics are libslirp's: each new connection's SYN waits in
+ * the namespace's netfilter queue until the host socket's connect has an
+ * outcome (gate.c, ns/synq.c); only then does our listener see it, and
+ * dial() hands the engine that socket, already connected. A refusal or an
+ * unreachable network is the guest's, as libslirp gives it.
  *
  * What stays on libslirp: UDP, ICMP, TCP to the DNS address (libslirp
- * sends it to the host's resolver), and under --disable-host-loopback TCP
- * to the whole virtual network, which libslirp refuses.
- *
- * What differs: the guest's connect() succeeds as soon as our listener
- * has it, before the host's connect: a refused or unreachable destination
- * resets an established connection instead of failing the connect, as
- * promptly as the host learns it. A destination that never answers
- * resets it after the host's SYN retries (tcp_syn_retries, about two
- * minutes), as libslirp would.
+ * sends it to the host's resolver), under --disable-host-loopback TCP to
+ * the whole virtual network, which libslirp refuses, answers in
+ * connections that came in by the TAP, and new connections the gate has
+ * no room or fd for.
  */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "../log.h"
 #include "../ns/helper.h"
 #include "../options.h"
+#include "../ns/synq.h"
 #include "bypass.h"
+#include "gate.h"
 #include "splice.h"
 
 static bool in_net4(const struct netcfg *n, struct in_addr a)
@@ -91,16 +96,12 @@ int bypass_target(const struct opts *o, const struct sockaddr_storage *orig,
 	return -ECONNREFUSED;
 }
 
-int bypass_socket(const struct opts *o, int cfd, struct sockaddr_storage *to,
-		  socklen_t *tolen)
+int bypass_socket(const struct opts *o, const struct sockaddr_storage *orig,
+		  struct sockaddr_storage *to, socklen_t *tolen)
 {
-	struct sockaddr_storage orig;
-	socklen_t ol = sizeof(orig);
 	int one = 1, fd, len, rc = 0;
 
-	if (getsockname(cfd, (struct sockaddr *)&orig, &ol) < 0)
-		return -errno;
-	len = bypass_target(o, &orig, to);
+	len = bypass_target(o, orig, to);
 	if (len < 0)
 		return len;
 	*tolen = len;
@@ -110,7 +111,6 @@ int bypass_socket(const struct opts *o, int cfd, struct sockaddr_storage *to,
 		return -errno;
 	/* as libslirp's own sockets: a relay adds no Nagle delay */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(fd, SOL_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
 	if (to->ss_family == AF_INET && o->has_out4)
 		rc = bind(fd, (const struct sockaddr *)&o->out4,
@@ -126,11 +126,12 @@ int bypass_socket(const struct opts *o, int cfd, struct sockaddr_storage *to,
 	return fd;
 }
 
-/* What bypass_start() works with. */
+/* What the bypass works with, for as long as the loop runs. */
 struct bypass {
 	struct helper *helper;
 	const struct opts *o;
 	struct fwd_splice *splice;
+	struct gate *gate; /* the SYN queue's parent end */
 };
 
 /**
@@ -138,6 +139,9 @@ struct bypass {
  * @b:		what we work with
  * @family:	AF_INET or AF_INET6
  * @port:	set to its port
+ *
+ * Its mark is not the one that routes to lo (tproxy.c): its answers go
+ * out as any others, to a container behind a bridge as well.
  * Return: the listening fd, or -errno
  */
 static int listen_on(const struct bypass *b, int family, uint16_t *port)
@@ -147,7 +151,8 @@ static int listen_on(const struct bypass *b, int family, uint16_t *port)
 					   : sizeof(struct sockaddr_in);
 	int fd, one = 1, rc;
 
-	rc = helper_sockets(b->helper, family, b->o->forward_fwmark, &fd, 1);
+	rc = helper_sockets(b->helper, family,
+			    synq_listener_mark(b->o->forward_fwmark), &fd, 1);
 	if (rc < 0)
 		return rc;
 	if (family == AF_INET6) {
@@ -169,21 +174,47 @@ static int listen_on(const struct bypass *b, int family, uint16_t *port)
 	return fd;
 }
 
-/* fwd_splice_dial_fn: each connection's host end, bypass_socket()'s */
+/* gate_dial_fn: the host socket for a held SYN */
+static int gate_dial(const void *opaque, const struct sockaddr_storage *orig,
+		     struct sockaddr_storage *to, socklen_t *tolen)
+{
+	return bypass_socket(opaque, orig, to, tolen);
+}
+
+/* fwd_splice_dial_fn: each accepted connection's host end, the one the
+ * gate connected before the guest's handshake went on; a new one (the
+ * old way, connect after accept) if its SYN was not held */
 static int dial(const void *opaque, int cfd, struct sockaddr_storage *to,
 		socklen_t *tolen)
 {
-	return bypass_socket(opaque, cfd, to, tolen);
+	const struct bypass *b = opaque;
+	struct sockaddr_storage orig, peer;
+	socklen_t ol = sizeof(orig), pl = sizeof(peer);
+	int one = 1, fd;
+
+	setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (getsockname(cfd, (struct sockaddr *)&orig, &ol) < 0 ||
+	    getpeername(cfd, (struct sockaddr *)&peer, &pl) < 0)
+		return -errno;
+	fd = gate_claim(b->gate, &peer, &orig);
+	if (fd >= 0) {
+		*tolen = 0; /* connected already */
+		return fd;
+	}
+	return bypass_socket(b->o, &orig, to, tolen);
 }
 
 /**
- * start() - Listeners, rules, and the listeners handed to the engine
+ * start() - Listeners, the gate, rules, and the listeners handed to the
+ * engine
  * @b:		what we work with
+ * @ring:	for the gate
+ * @timers:	for the gate
  * Return: 0 or -errno; nothing stays behind on failure
  */
-static int start(const struct bypass *b)
+static int start(struct bypass *b, struct ring *ring, struct timers *timers)
 {
-	int fd[2] = { -1, -1 }, rc;
+	int fd[2] = { -1, -1 }, chan[2] = { -1, -1 }, rc;
 	uint16_t port[2] = { 0, 0 };
 
 	fd[0] = rc = listen_on(b, AF_INET, &port[0]);
@@ -193,40 +224,78 @@ static int start(const struct bypass *b)
 	 * in between would be reset */
 	for (int i = 0; i < 2 && rc >= 0; i++)
 		if (fd[i] >= 0) {
-			rc = fwd_splice_adopt(b->splice, fd[i], dial, b->o);
+			rc = fwd_splice_adopt(b->splice, fd[i], dial, b);
 			if (rc >= 0)
 				fd[i] = -1; /* the engine's now */
 		}
+	if (rc >= 0 && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK |
+						   SOCK_CLOEXEC,
+				  0, chan) < 0)
+		rc = -errno;
+	if (rc >= 0) {
+		b->gate = gate_new(ring, timers, chan[0], gate_dial, b->o);
+		chan[0] = -1; /* the gate's, or closed */
+		if (!b->gate)
+			rc = -ENOMEM;
+	}
 	if (rc >= 0)
-		rc = helper_bypass(b->helper, port[0], port[1]);
-	if (rc < 0)
+		rc = helper_bypass(b->helper, port[0], port[1], chan[1]);
+	if (rc < 0) {
 		fwd_splice_drop_adopted(b->splice);
-	for (int i = 0; i < 2; i++)
+		gate_free(b->gate);
+		b->gate = NULL;
+	}
+	for (int i = 0; i < 2; i++) {
 		if (fd[i] >= 0)
 			close(fd[i]);
+		if (chan[i] >= 0)
+			close(chan[i]);
+	}
 	return rc < 0 ? rc : 0;
 }
 
-void bypass_start(struct helper *helper, const struct opts *o,
-		  struct fwd_splice *splice)
+struct bypass *bypass_start(struct ring *ring, struct timers *timers,
+			    struct helper *helper, const struct opts *o,
+			    struct fwd_splice *splice)
 {
-	const struct bypass b = { helper, o, splice };
+	struct bypass *b;
 	int rc;
 
 	if (!o->tcp_bypass)
-		return;
+		return NULL;
 	if (!fwd_splice_available(splice)) {
-		log_warn("--enable-tcp-bypass needs a helper in the target "
-			 "namespace (not with --netns-type=tapfd or "
-			 "--target-type=bess): outbound TCP stays on libslirp");
-		return;
+		log_warn("outbound TCP needs a helper in the target namespace "
+			 "for its kernel path (not with --netns-type=tapfd or "
+			 "--target-type=bess): it stays on libslirp");
+		return NULL;
 	}
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return NULL;
+	*b = (struct bypass){ helper, o, splice, NULL };
 	rc = fwd_splice_rules(splice);
 	if (rc >= 0)
-		rc = start(&b);
-	if (rc < 0)
-		log_warn("--enable-tcp-bypass: cannot set up the transparent "
-			 "proxy in the namespace (%s): outbound TCP stays on "
-			 "libslirp",
+		rc = start(b, ring, timers);
+	if (rc < 0) {
+		log_warn("outbound TCP: cannot set up the kernel path in the "
+			 "namespace (%s): it stays on libslirp",
 			 strerror(-rc));
+		free(b);
+		return NULL;
+	}
+	return b;
+}
+
+void bypass_complete(struct bypass *b, union ring_ref ref, int res)
+{
+	if (b)
+		gate_complete(b->gate, ref, res);
+}
+
+void bypass_free(struct bypass *b)
+{
+	if (!b)
+		return;
+	gate_free(b->gate);
+	free(b);
 }

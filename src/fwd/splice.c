@@ -253,8 +253,17 @@ static void install_rules(struct fwd_splice *s)
 
 int fwd_splice_rules(struct fwd_splice *s)
 {
-	install_rules(s);
-	return s->rules_err;
+	int rc;
+
+	if (s->rules_tried)
+		return s->rules_err;
+	/* the bypass, at start: if it fails, the first forward tries again
+	 * (and says so), as it would without the bypass */
+	rc = helper_transparent(s->helper, s->o->forward_fwmark,
+				s->o->forward_table, s->o->ipv6);
+	if (rc == 0)
+		s->rules_tried = s->transparent = true;
+	return rc;
 }
 
 /**
@@ -778,7 +787,8 @@ static void conn_start(struct fwd_splice *s, struct splice_listener *l,
 				 strerror(-nfd));
 		}
 	}
-	if (nfd < 0 || (connect(nfd, (struct sockaddr *)&to, tolen) < 0 &&
+	/* (a dial function's socket may come connected: tolen 0) */
+	if (nfd < 0 || (tolen && connect(nfd, (struct sockaddr *)&to, tolen) < 0 &&
 			errno != EINPROGRESS)) {
 		if (nfd >= 0)
 			close(nfd);

@@ -60,7 +60,8 @@ int fwd_splice_rules(struct fwd_splice *s);
  * @to:		set to where to connect the socket returned
  * @tolen:	its length
  *
- * The engine connects the socket, without a timer of its own, and relays.
+ * The engine connects the socket, without a timer of its own, and relays;
+ * a socket already connected comes with *@tolen 0.
  * Return: a non-blocking TCP socket, or -errno to reset the client
  */
 typedef int (*fwd_splice_dial_fn)(const void *opaque, int cfd,

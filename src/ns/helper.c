@@ -30,6 +30,7 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,49 +125,115 @@ static int make_socket(const struct helper_req *req)
 	return fd;
 }
 
-void helper_serve(int sock, struct transparent *t, struct tproxy *p)
+/**
+ * answer() - One request from the parent, and its answers
+ * @sock:	the pair
+ * @req:	the request
+ * @rfd:	a socket that came with it, or -1; ours
+ * @t:		transparent.c's state, NULL in BESS mode
+ * @p:		tproxy.c's
+ * @q:		synq.c's
+ */
+static void answer(int sock, const struct helper_req *req, int rfd,
+		   struct transparent *t, struct tproxy *p, struct synq *q)
 {
+	struct helper_rep rep = { .id = req->id };
+	int fd = -1;
+
+	if (req->op == HELPER_SOCKET) {
+		/* all but the last answer here, the last below */
+		for (uint32_t i = 1; i < req->count && i < HELPER_BATCH; i++) {
+			fd = make_socket(req);
+			rep.err = fd < 0 ? fd : 0;
+			fd_send(sock, &rep, sizeof(rep), fd);
+			if (fd >= 0)
+				close(fd);
+		}
+		fd = make_socket(req);
+		rep.err = fd < 0 ? fd : 0;
+	} else if (req->op == HELPER_BYPASS && p && rfd >= 0) {
+		/* the queue first: a SYN the rules send to a queue nobody
+		 * has is dropped */
+		rep.err = synq_bind(q, rfd);
+		if (rep.err == 0)
+			rfd = -1; /* the queue's channel now */
+		if (rep.err == 0)
+			rep.err = tproxy_install(p, req->port[0], req->port[1]);
+		if (rep.err < 0)
+			synq_unbind(q);
+	} else if (req->op == HELPER_TRANSPARENT) {
+		rep.err = t ? transparent_install(t, req->mark, req->table,
+						  req->family == AF_INET6)
+			    : -ENOTSUP;
+	} else {
+		rep.err = req->op == HELPER_BYPASS ? -ENOTSUP : -EINVAL;
+	}
+	if (rfd >= 0)
+		close(rfd);
+	fd_send(sock, &rep, sizeof(rep), fd);
+	if (fd >= 0)
+		close(fd);
+}
+
+/**
+ * serve_one() - Wait for the parent's next request or the queue's
+ * next SYN, and handle what came
+ * @sock:	the pair
+ * @t:		as answer()
+ * @p:		as answer()
+ * @q:		as answer()
+ * Return: false once the parent is gone
+ */
+static bool serve_one(int sock, struct transparent *t, struct tproxy *p,
+		      struct synq *q)
+{
+	struct pollfd pf[3] = { { .fd = sock, .events = POLLIN },
+				{ .fd = q->chan, .events = POLLIN },
+				{ .fd = synq_queue_fd(q), .events = POLLIN } };
 	struct helper_req req;
 	int fd;
 
-	for (;;) {
-		ssize_t n = fd_recv(sock, &req, sizeof(req), &fd);
-		struct helper_rep rep = { 0 };
+	/* SYNs the parent could not take yet: wait for room, and leave
+	 * the next ones in the kernel's queue meanwhile */
+	if (synq_waiting(q)) {
+		pf[1].events |= POLLOUT;
+		pf[2].fd = -1;
+	}
+	if (poll(pf, 3, -1) < 0)
+		return errno == EINTR;
+	if (pf[1].revents & POLLOUT)
+		synq_flush(q);
+	/* the parent gave up on the bypass, or is gone (then so is sock) */
+	if ((pf[1].revents & (POLLIN | POLLHUP)) && synq_verdicts(q) < 0)
+		synq_unbind(q);
+	if (pf[2].revents & POLLIN)
+		synq_read(q);
+	if (!pf[0].revents)
+		return true;
+	ssize_t n = fd_recv(sock, &req, sizeof(req), &fd);
 
-		if (fd >= 0)
-			close(fd); /* nobody sends us fds */
-		if (n <= 0)
-			break; /* parent gone */
-		if (n != sizeof(req))
-			continue;
-		rep.id = req.id;
-		fd = -1;
-		if (req.op == HELPER_SOCKET) {
-			/* all but the last answer here, the last below */
-			for (uint32_t i = 1; i < req.count &&
-					     i < HELPER_BATCH; i++) {
-				fd = make_socket(&req);
-				rep.err = fd < 0 ? fd : 0;
-				fd_send(sock, &rep, sizeof(rep), fd);
-				if (fd >= 0)
-					close(fd);
-			}
-			fd = make_socket(&req);
-			rep.err = fd < 0 ? fd : 0;
-		} else if (req.op == HELPER_BYPASS) {
-			rep.err = p ? tproxy_install(p, req.port[0], req.port[1])
-				    : -ENOTSUP;
-		} else if (req.op == HELPER_TRANSPARENT) {
-			rep.err = t ? transparent_install(t, req.mark, req.table,
-							  req.family == AF_INET6)
-				    : -ENOTSUP;
-		} else {
-			rep.err = -EINVAL;
-		}
-		fd_send(sock, &rep, sizeof(rep), fd);
+	if (n <= 0) {
 		if (fd >= 0)
 			close(fd);
+		return false; /* parent gone */
 	}
+	if (n == sizeof(req))
+		answer(sock, &req, fd, t, p, q);
+	else if (fd >= 0)
+		close(fd);
+	return true;
+}
+
+void helper_serve(int sock, struct transparent *t, struct tproxy *p,
+		  struct synq *q)
+{
+	struct synq none = { .nl = NULL, .chan = -1 };
+
+	if (!q)
+		q = &none;
+	while (serve_one(sock, t, p, q))
+		;
+	synq_close(q); /* the kernel drops what it still holds */
 	if (p)
 		tproxy_remove(p); /* first: it needs the mark's route */
 	if (t)
@@ -222,6 +289,7 @@ static _Noreturn void helper_main(const struct opts *o, int sock)
 	const char *name = o->tapname;
 	struct transparent t;
 	struct tproxy p;
+	struct synq q = { .nl = NULL, .chan = -1 };
 	struct err e = { 0 };
 	char one = '1';
 	int fd, lfd = -1;
@@ -246,6 +314,7 @@ static _Noreturn void helper_main(const struct opts *o, int sock)
 	if (o->target_type != TARGET_BESS) {
 		transparent_open(&t);
 		tproxy_open(&p, o);
+		synq_open(&q, o);
 		/* every file it will need is open: nothing of the host's
 		 * filesystem stays within the namespace's reach, and it is so
 		 * before the parent reports ready */
@@ -271,9 +340,9 @@ static _Noreturn void helper_main(const struct opts *o, int sock)
 		_exit(EXIT_FAILURE);
 	}
 	if (o->target_type == TARGET_BESS)
-		helper_serve(sock, NULL, NULL);
+		helper_serve(sock, NULL, NULL, NULL);
 	else
-		helper_serve(sock, &t, &p);
+		helper_serve(sock, &t, &p, &q);
 	_exit(EXIT_SUCCESS);
 }
 
@@ -373,18 +442,19 @@ static uint32_t next_id; /* of requests, to match the answers */
  * @fds:	gets the sockets that come with the answers; NULL if none are
  *		due (any that comes is closed)
  * @n:		how many answers the request gets
+ * @give:	a socket to pass with it, or -1 (ours to close still)
  * Return: how many sockets came (0 when none were due), or -errno: the
  *	   last error, when no socket came
  */
 static int request(struct helper *h, struct helper_req *req, int *fds,
-		   unsigned n)
+		   unsigned n, int give)
 {
 	int got = 0, rc;
 
 	if (h->sock < 0)
 		return -ENOTCONN;
 	req->id = ++next_id;
-	rc = fd_send(h->sock, req, sizeof(*req), -1);
+	rc = fd_send(h->sock, req, sizeof(*req), give);
 	if (rc < 0)
 		return rc;
 	for (unsigned i = 0; i < n; i++) {
@@ -417,7 +487,7 @@ int helper_socket(struct helper *h, int family, int type, int protocol)
 				  .family = family,
 				  .type = type,
 				  .protocol = protocol };
-	int fd, rc = request(h, &req, &fd, 1);
+	int fd, rc = request(h, &req, &fd, 1, -1);
 
 	return rc == 1 ? fd : rc;
 }
@@ -433,7 +503,7 @@ int helper_sockets(struct helper *h, int family, uint32_t mark, int *fds,
 
 	if (n == 0 || n > HELPER_BATCH)
 		return -EINVAL;
-	return request(h, &req, fds, n);
+	return request(h, &req, fds, n, -1);
 }
 
 int helper_transparent(struct helper *h, uint32_t mark, uint32_t table,
@@ -444,15 +514,16 @@ int helper_transparent(struct helper *h, uint32_t mark, uint32_t table,
 				  .mark = mark,
 				  .table = table };
 
-	return request(h, &req, NULL, 1);
+	return request(h, &req, NULL, 1, -1);
 }
 
-int helper_bypass(struct helper *h, uint16_t port4, uint16_t port6)
+int helper_bypass(struct helper *h, uint16_t port4, uint16_t port6,
+		  int chan)
 {
 	struct helper_req req = { .op = HELPER_BYPASS,
 				  .port = { port4, port6 } };
 
-	return request(h, &req, NULL, 1);
+	return request(h, &req, NULL, 1, chan);
 }
 
 void helper_stop(struct helper *h)

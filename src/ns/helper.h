@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include "synq.h"
 #include "tproxy.h"
 #include "transparent.h"
 
@@ -24,8 +25,9 @@ enum helper_op {
 	HELPER_SOCKET,	    /* @count sockets, one answer each; with @mark
 			     * transparent, with @srclen bound to @src */
 	HELPER_TRANSPARENT, /* install the namespace's rules (transparent.c) */
-	HELPER_BYPASS,	    /* install the tproxy table (tproxy.c) for
-			     * listeners on @port */
+	HELPER_BYPASS,	    /* bind the SYN queue to the socket that comes
+			     * with it, install the tproxy table (tproxy.c)
+			     * for listeners on @port */
 };
 struct helper_req {
 	uint32_t id;
@@ -96,17 +98,22 @@ int helper_transparent(struct helper *h, uint32_t mark, uint32_t table,
  * @h:		helper
  * @port4:	the IPv4 listener's port, on 127.0.0.1
  * @port6:	the IPv6 one's, on ::1; 0 if none
+ * @chan:	our end stays ours; the other, given here, carries the
+ *		queue's SYNs and our verdicts (synq.h)
  *
  * Needs helper_transparent() first (the same mark and table).
- * Return: 0 or -errno (see tproxy_install())
+ * Return: 0 or -errno (see synq_bind(), tproxy_install())
  */
-int helper_bypass(struct helper *h, uint16_t port4, uint16_t port6);
+int helper_bypass(struct helper *h, uint16_t port4, uint16_t port6,
+		  int chan);
 
 void helper_stop(struct helper *h);
 
-/* Inside the helper: answer requests on @sock until EOF, then remove the
- * rules. @t and @p (opened before any filter) may be NULL: no rules then. */
-void helper_serve(int sock, struct transparent *t, struct tproxy *p);
+/* Inside the helper: answer requests on @sock, and pass the SYN queue
+ * (@q) on, until EOF; then remove the rules. @t, @p and @q (opened before
+ * any filter) may be NULL: no rules then. */
+void helper_serve(int sock, struct transparent *t, struct tproxy *p,
+		  struct synq *q);
 
 /* fd passing over a unix socket, with a payload */
 int fd_send(int sock, const void *buf, size_t len, int fd);

@@ -1,25 +1,40 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* tproxy.c - the namespace side of --enable-tcp-bypass.
+/* tproxy.c - the namespace side of the outbound kernel path.
  *
  * DOC: Theory of Operation
  * The guest's outbound TCP should reach our listener in the namespace
  * instead of the TAP, with its original destination kept as the accepted
  * socket's own address. The kernel's transparent proxying does that, and
- * it works in a user namespace. One nftables table, "inet slirp4netns":
- *  - chain output, type route: TCP about to leave by the TAP, to anything
- *    but what libslirp must still see (the DNS address; the whole virtual
+ * it works in a user namespace. One nftables table, "inet slirp4netns",
+ * with three chains on each of two hooks, in this order:
+ *  - gate_out (output) and gate_in (prerouting, what comes in from another
+ *    interface and is routed to the TAP): a new connection's SYN goes to
+ *    the netfilter queue of synq.c, and waits for the parent's verdict
+ *    (fwd/gate.c). nftables' own queue expression may be missing from the
+ *    kernel; iptables' NFQUEUE target, which nftables runs for
+ *    iptables-nft, is used instead. A verdict goes on at the next chain;
+ *  - reject_out and reject_in: a SYN the verdict marked (synq_mark()) is
+ *    refused there, with a reset or an ICMP unreachable, as libslirp would;
+ *  - output, type route: TCP about to leave by the TAP, to anything but
+ *    what libslirp must still see (the DNS address; the whole virtual
  *    network under --disable-host-loopback, so that it is refused as
  *    before), gets the mark MARK. A route chain routes a packet again when
  *    its mark changes, and transparent.c's rule "fwmark MARK lookup TABLE"
  *    with "local 0.0.0.0/0 dev lo" in TABLE makes it local: it comes back
- *    in through lo;
- *  - chain prerouting: TCP in on lo with that mark and a destination that
- *    is not one of the namespace's addresses goes to "tproxy to
- *    127.0.0.1:PORT" ([::1]:PORT for IPv6): the kernel hands a SYN to our
- *    IP_TRANSPARENT listener there, and every later segment to the socket
- *    accept() made for it.
+ *    in through lo. Not marked: answers in a connection that came in by
+ *    the TAP (conntrack's reply direction: a forward of mode slirp), the
+ *    kernel's own resets for what it does not know (no conntrack entry, a
+ *    socket bound to nothing), and connections the gate left to libslirp
+ *    (their conntrack mark);
+ *  - prerouting: TCP in on lo with that mark and a destination that is not
+ *    one of the namespace's addresses, or in from another interface and
+ *    routed to the TAP, goes to "tproxy to 127.0.0.1:PORT" ([::1]:PORT for
+ *    IPv6): the kernel hands a SYN to our IP_TRANSPARENT listener there,
+ *    and every later segment to the socket accept() made for it.
  * The "not local" test keeps apart the packets a splice forward sends to
- * the guest's own address with the same mark (transparent.c).
+ * the guest's own address with the same mark (transparent.c). Our
+ * listeners carry MARK + 1, which routes as usual: their answers to a
+ * container leave by its interface.
  *
  * The helper installs it on request, once the listeners exist (their ports
  * go into the rules), and deletes the table when it exits. The table is
@@ -40,19 +55,30 @@
 #include <libnftnl/rule.h>
 #include <libnftnl/table.h>
 #include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/xt_NFQUEUE.h>
 #include <linux/rtnetlink.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 
 #include "../options.h"
+#include "synq.h"
 #include "tproxy.h"
 
 static const char table_name[] = "slirp4netns";
 
-enum { PRIO_MANGLE = -150, LO_IFINDEX = 1, BATCH_SIZE = 32 << 10 };
+enum {
+	PRIO_MANGLE = -150,
+	PRIO_REJECT = PRIO_MANGLE - 1,
+	PRIO_GATE = PRIO_MANGLE - 2,
+	LO_IFINDEX = 1,
+	BATCH_SIZE = 32 << 10,
+	TH_SYN_ACK_RST_FIN = 0x17,
+};
 
 /* An expression that could not be allocated: a rule without it would
  * match more than it should, so the batch is not sent. */
@@ -71,8 +97,10 @@ void tproxy_open(struct tproxy *t, const struct opts *o)
 	bool all = o->disable_host_loopback;
 
 	*t = (struct tproxy){ .nl = NULL, .mark = o->forward_fwmark,
+			      .queue = synq_number(o->forward_fwmark),
 			      .ipv6 = o->ipv6 };
-	if (!o->tcp_bypass)
+	/* the tests' stand-in for a kernel without nf_tables */
+	if (!o->tcp_bypass || getenv("S4_TEST_NO_NFTABLES"))
 		return;
 	strncpy(t->ifname, o->tapname, sizeof(t->ifname) - 1);
 	t->skip4 = all ? n->net : n->dns;
@@ -167,6 +195,28 @@ static void immediate(struct nftnl_rule *r, uint32_t reg, const void *data,
 	nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, data, len);
 }
 
+/* reg 1 = conntrack's @key */
+static void ct_load(struct nftnl_rule *r, uint32_t key)
+{
+	struct nftnl_expr *e = expr(r, "ct");
+
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+}
+
+/* accept: this chain ends here for the packet, the next ones go on */
+static void accept_here(struct nftnl_rule *r)
+{
+	struct nftnl_expr *e = expr(r, "immediate");
+
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NF_ACCEPT);
+}
+
 /* go on only if the destination is not one of this namespace's */
 static void daddr_not_local(struct nftnl_rule *r)
 {
@@ -197,6 +247,192 @@ static struct nftnl_rule *rule_new(const char *chain)
 	return r;
 }
 
+/* reg 1 = @mark, then the packet's mark = reg 1 */
+static void mark_set(struct nftnl_rule *r, uint32_t mark)
+{
+	struct nftnl_expr *e;
+
+	immediate(r, NFT_REG_1, &mark, sizeof(mark));
+	e = expr(r, "meta");
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_MARK);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_SREG, NFT_REG_1);
+}
+
+/* go on only for TCP of @nfproto to a destination libslirp need not see */
+static void tcp_to_bypass(const struct tproxy *t, struct nftnl_rule *r,
+			  uint8_t nfproto)
+{
+	uint8_t tcp = IPPROTO_TCP;
+
+	meta_is(r, NFT_META_L4PROTO, &tcp, 1);
+	meta_is(r, NFT_META_NFPROTO, &nfproto, 1);
+	if (nfproto == NFPROTO_IPV4)
+		daddr_not(r, 16, &t->skip4, &t->mask4, 4);
+	else
+		daddr_not(r, 24, &t->skip6, &t->mask6, 16);
+}
+
+/* go on only if the route to the destination leaves by the TAP: what
+ * comes in from another interface and would be forwarded there */
+static void routed_to_tap(const struct tproxy *t, struct nftnl_rule *r)
+{
+	uint32_t lo = LO_IFINDEX;
+	char name[IFNAMSIZ] = "";
+	struct nftnl_expr *e;
+
+	meta_load(r, NFT_META_IIF);
+	cmp(r, NFT_CMP_NEQ, &lo, sizeof(lo));
+	e = expr(r, "fib");
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_OIFNAME);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_DADDR);
+	memcpy(name, t->ifname, sizeof(name));
+	cmp(r, NFT_CMP_EQ, name, sizeof(name));
+}
+
+/* go on only for a SYN without ACK, RST or FIN: a new connection */
+static void syn_only(struct nftnl_rule *r)
+{
+	static const uint8_t mask = TH_SYN_ACK_RST_FIN, zero = 0,
+			     syn = 0x02;
+	struct nftnl_expr *e = expr(r, "payload");
+
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE,
+			   NFT_PAYLOAD_TRANSPORT_HEADER);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, 13);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, 1);
+	e = expr(r, "bitwise");
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 1);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &mask, 1);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, 1);
+	cmp(r, NFT_CMP_EQ, &syn, 1);
+}
+
+/* the packet waits in our queue (synq.c). The kernels we run on may
+ * lack nftables' own queue expression (CONFIG_NFT_QUEUE) where
+ * iptables' NFQUEUE target is there, which nftables runs as it runs
+ * iptables-nft's rules (nft_compat): that one, then. */
+static void to_queue(const struct tproxy *t, struct nftnl_rule *r)
+{
+	struct nftnl_expr *e = expr(r, "target");
+	/* the expression keeps this pointer, and frees it */
+	struct xt_NFQ_info *info = malloc(sizeof(*info));
+
+	if (!e || !info) {
+		free(info);
+		nomem = true;
+		return;
+	}
+	info->queuenum = t->queue;
+	nftnl_expr_set_str(e, NFTNL_EXPR_TG_NAME, "NFQUEUE");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_TG_REV, 0);
+	nftnl_expr_set(e, NFTNL_EXPR_TG_INFO, info, sizeof(*info));
+}
+
+/**
+ * reply_rule() - Answers in a connection that came in by the TAP (a
+ * forward of mode slirp: libslirp dialled the guest) leave by it, to
+ * libslirp, as before: they end @chain here (conntrack's direction; a
+ * packet it does not track goes on)
+ * @chain:	"output" or "prerouting"
+ * Return: the rule, or NULL without memory
+ */
+static struct nftnl_rule *reply_rule(const char *chain)
+{
+	struct nftnl_rule *r = rule_new(chain);
+	uint8_t reply = 1; /* IP_CT_DIR_REPLY, not in the uapi headers */
+
+	if (!r)
+		return NULL;
+	ct_load(r, NFT_CT_DIRECTION);
+	cmp(r, NFT_CMP_EQ, &reply, 1);
+	accept_here(r);
+	return r;
+}
+
+/**
+ * orphan_rule() - What the namespace's kernel sends for no connection it
+ * knows (the reset for a SYN-ACK libslirp sent from a forward's half-open
+ * connection) is none of ours: it goes to libslirp, which waits for it.
+ * Conntrack has no entry for it, and its socket is the kernel's own, bound
+ * to no address; every packet of a connection we carry has an entry, or
+ * at least the guest's socket
+ * Return: the rule, or NULL without memory
+ */
+static struct nftnl_rule *orphan_rule(void)
+{
+	struct nftnl_rule *r = rule_new("output");
+	uint32_t invalid = NF_CT_STATE_INVALID_BIT, zero = 0;
+	uint8_t one = 1;
+	struct nftnl_expr *e;
+
+	if (!r)
+		return NULL;
+	ct_load(r, NFT_CT_STATE);
+	e = expr(r, "bitwise");
+	if (!e)
+		return r;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 4);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &invalid, 4);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, 4);
+	cmp(r, NFT_CMP_NEQ, &zero, 4);
+	e = expr(r, "socket");
+	if (!e)
+		return r;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_SOCKET_KEY, NFT_SOCKET_WILDCARD);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_SOCKET_DREG, NFT_REG_1);
+	cmp(r, NFT_CMP_EQ, &one, 1);
+	accept_here(r);
+	return r;
+}
+
+/**
+ * slirp_rule() - A connection the gate sent to libslirp (SYNQ_SLIRP)
+ * stays there: its SYN's mark goes to its conntrack entry, and every
+ * packet of an entry so marked ends @chain here, unmarked, on its way to
+ * the TAP
+ * @t:		state
+ * @chain:	"output" or "prerouting"
+ * @syn:	the first rule (the SYN's mark), else the second
+ * Return: the rule, or NULL without memory
+ */
+static struct nftnl_rule *slirp_rule(const struct tproxy *t, const char *chain,
+				     bool syn)
+{
+	struct nftnl_rule *r = rule_new(chain);
+	uint32_t mark = synq_mark(t->mark, SYNQ_SLIRP);
+	struct nftnl_expr *e;
+
+	if (!r)
+		return NULL;
+	if (syn) {
+		meta_is(r, NFT_META_MARK, &mark, sizeof(mark));
+		e = expr(r, "ct");
+		if (e) {
+			nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_MARK);
+			nftnl_expr_set_u32(e, NFTNL_EXPR_CT_SREG, NFT_REG_1);
+		}
+	} else {
+		ct_load(r, NFT_CT_MARK);
+		cmp(r, NFT_CMP_EQ, &mark, sizeof(mark));
+	}
+	accept_here(r);
+	return r;
+}
+
 /**
  * mark_rule() - oifname TAP, TCP, @nfproto, daddr not skipped: mark it
  * @t:		state
@@ -206,53 +442,93 @@ static struct nftnl_rule *rule_new(const char *chain)
 static struct nftnl_rule *mark_rule(const struct tproxy *t, uint8_t nfproto)
 {
 	struct nftnl_rule *r = rule_new("output");
-	uint8_t tcp = IPPROTO_TCP;
 	char name[IFNAMSIZ] = "";
 
 	if (!r)
 		return NULL;
 	memcpy(name, t->ifname, sizeof(name));
 	meta_is(r, NFT_META_OIFNAME, name, sizeof(name));
-	meta_is(r, NFT_META_L4PROTO, &tcp, 1);
-	meta_is(r, NFT_META_NFPROTO, &nfproto, 1);
-	if (nfproto == NFPROTO_IPV4)
-		daddr_not(r, 16, &t->skip4, &t->mask4, 4);
-	else
-		daddr_not(r, 24, &t->skip6, &t->mask6, 16);
-	immediate(r, NFT_REG_1, &t->mark, sizeof(t->mark));
-	struct nftnl_expr *e = expr(r, "meta");
-
-	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_MARK);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_META_SREG, NFT_REG_1);
-	}
+	tcp_to_bypass(t, r, nfproto);
+	mark_set(r, t->mark);
 	return r;
 }
 
 /**
- * tproxy_rule() - In on lo, marked, TCP, not local, @nfproto: to our
- * listener on loopback @port
+ * gate_rule() - A new connection's SYN into the queue: the namespace's
+ * own (output), or one it forwards from another interface (prerouting)
  * @t:		state
  * @nfproto:	NFPROTO_IPV4 or NFPROTO_IPV6
- * @port:	the listener's, host order
+ * @forwarded:	the prerouting one
  * Return: the rule, or NULL without memory
  */
-static struct nftnl_rule *tproxy_rule(const struct tproxy *t, uint8_t nfproto,
-				      uint16_t port)
+static struct nftnl_rule *gate_rule(const struct tproxy *t, uint8_t nfproto,
+				    bool forwarded)
 {
-	struct nftnl_rule *r = rule_new("prerouting");
-	uint32_t lo = LO_IFINDEX, lo4 = htonl(INADDR_LOOPBACK);
-	uint16_t nport = htons(port);
+	struct nftnl_rule *r = rule_new(forwarded ? "gate_in" : "gate_out");
+	char name[IFNAMSIZ] = "";
+
+	if (!r)
+		return NULL;
+	if (forwarded) {
+		routed_to_tap(t, r);
+	} else {
+		memcpy(name, t->ifname, sizeof(name));
+		meta_is(r, NFT_META_OIFNAME, name, sizeof(name));
+	}
+	tcp_to_bypass(t, r, nfproto);
+	syn_only(r);
+	to_queue(t, r);
+	return r;
+}
+
+/**
+ * reject_rule() - A SYN the queue's verdict marked: refuse it as libslirp
+ * would have
+ * @t:		state
+ * @chain:	"reject_out" or "reject_in"
+ * @kind:	SYNQ_REFUSE, SYNQ_NO_ROUTE or SYNQ_HOST_UNREACH
+ * Return: the rule, or NULL without memory
+ */
+static struct nftnl_rule *reject_rule(const struct tproxy *t,
+				      const char *chain,
+				      enum synq_verdict_kind kind)
+{
+	struct nftnl_rule *r = rule_new(chain);
+	uint32_t mark = synq_mark(t->mark, kind);
 	uint8_t tcp = IPPROTO_TCP;
 	struct nftnl_expr *e;
 
 	if (!r)
 		return NULL;
-	meta_is(r, NFT_META_IIF, &lo, sizeof(lo));
-	meta_is(r, NFT_META_MARK, &t->mark, sizeof(t->mark));
 	meta_is(r, NFT_META_L4PROTO, &tcp, 1);
-	daddr_not_local(r);
-	meta_is(r, NFT_META_NFPROTO, &nfproto, 1);
+	meta_is(r, NFT_META_MARK, &mark, sizeof(mark));
+	/* not the reset itself: fwmark_reflect gives it the SYN's mark */
+	syn_only(r);
+	e = expr(r, "reject");
+	if (!e)
+		return r;
+	if (kind == SYNQ_REFUSE) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE,
+				   NFT_REJECT_TCP_RST);
+		nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, 0);
+	} else {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE,
+				   NFT_REJECT_ICMPX_UNREACH);
+		nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE,
+				  kind == SYNQ_NO_ROUTE
+					  ? NFT_REJECT_ICMPX_NO_ROUTE
+					  : NFT_REJECT_ICMPX_HOST_UNREACH);
+	}
+	return r;
+}
+
+/* reg 1, 2 = our listener of @nfproto on loopback, then tproxy there */
+static void tproxy_to(struct nftnl_rule *r, uint8_t nfproto, uint16_t port)
+{
+	uint32_t lo4 = htonl(INADDR_LOOPBACK);
+	uint16_t nport = htons(port);
+	struct nftnl_expr *e;
+
 	if (nfproto == NFPROTO_IPV4)
 		immediate(r, NFT_REG_1, &lo4, sizeof(lo4));
 	else
@@ -260,16 +536,50 @@ static struct nftnl_rule *tproxy_rule(const struct tproxy *t, uint8_t nfproto,
 			  sizeof(in6addr_loopback));
 	immediate(r, NFT_REG_2, &nport, sizeof(nport));
 	e = expr(r, "tproxy");
-	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_TPROXY_FAMILY, nfproto);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_TPROXY_REG_ADDR, NFT_REG_1);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_TPROXY_REG_PORT, NFT_REG_2);
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_TPROXY_FAMILY, nfproto);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_TPROXY_REG_ADDR, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_TPROXY_REG_PORT, NFT_REG_2);
+}
+
+/**
+ * tproxy_rule() - To our listener on loopback @port: what the output chain
+ * marked (it comes back in on lo, to a destination not local), or what
+ * comes in from elsewhere routed to the TAP (it gets the mark here, whose
+ * route makes it local)
+ * @t:		state
+ * @nfproto:	NFPROTO_IPV4 or NFPROTO_IPV6
+ * @port:	the listener's, host order
+ * @forwarded:	the second kind
+ * Return: the rule, or NULL without memory
+ */
+static struct nftnl_rule *tproxy_rule(const struct tproxy *t, uint8_t nfproto,
+				      uint16_t port, bool forwarded)
+{
+	struct nftnl_rule *r = rule_new("prerouting");
+	uint32_t lo = LO_IFINDEX;
+	uint8_t tcp = IPPROTO_TCP;
+
+	if (!r)
+		return NULL;
+	if (forwarded) {
+		routed_to_tap(t, r);
+		tcp_to_bypass(t, r, nfproto);
+		mark_set(r, t->mark);
+	} else {
+		meta_is(r, NFT_META_IIF, &lo, sizeof(lo));
+		meta_is(r, NFT_META_MARK, &t->mark, sizeof(t->mark));
+		meta_is(r, NFT_META_L4PROTO, &tcp, 1);
+		daddr_not_local(r);
+		meta_is(r, NFT_META_NFPROTO, &nfproto, 1);
 	}
+	tproxy_to(r, nfproto, port);
 	return r;
 }
 
 static struct nftnl_chain *chain_new(const char *name, const char *type,
-				     uint32_t hook)
+				     uint32_t hook, int32_t prio)
 {
 	struct nftnl_chain *c = nftnl_chain_alloc();
 
@@ -280,7 +590,7 @@ static struct nftnl_chain *chain_new(const char *name, const char *type,
 	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
 	nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, type);
 	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, hook);
-	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, PRIO_MANGLE);
+	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, prio);
 	return c;
 }
 
@@ -388,19 +698,57 @@ static int run(struct tproxy *t,
 	return rc;
 }
 
+/* Our base chains, two hooks of three each. */
+static void put_chains(struct tproxy *t, struct mnl_nlmsg_batch *b)
+{
+	/* in this order on each hook: hold a SYN, carry out the verdict,
+	 * then mark (output) or proxy (prerouting); a verdict goes on at
+	 * the chain after the one that queued */
+	put_chain(t, b, chain_new("gate_out", "filter", NF_INET_LOCAL_OUT,
+				  PRIO_GATE));
+	put_chain(t, b, chain_new("reject_out", "filter", NF_INET_LOCAL_OUT,
+				  PRIO_REJECT));
+	put_chain(t, b, chain_new("output", "route", NF_INET_LOCAL_OUT,
+				  PRIO_MANGLE));
+	put_chain(t, b, chain_new("gate_in", "filter", NF_INET_PRE_ROUTING,
+				  PRIO_GATE));
+	put_chain(t, b, chain_new("reject_in", "filter", NF_INET_PRE_ROUTING,
+				  PRIO_REJECT));
+	put_chain(t, b, chain_new("prerouting", "filter", NF_INET_PRE_ROUTING,
+				  PRIO_MANGLE));
+}
+
 static void install_body(struct tproxy *t, struct mnl_nlmsg_batch *b,
 			 const uint16_t *ports)
 {
+	static const enum synq_verdict_kind kinds[] = {
+		SYNQ_REFUSE, SYNQ_NO_ROUTE, SYNQ_HOST_UNREACH
+	};
+
 	put_table(t, b, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_EXCL);
-	put_chain(t, b, chain_new("output", "route", NF_INET_LOCAL_OUT));
-	put_chain(t, b, chain_new("prerouting", "filter",
-				  NF_INET_PRE_ROUTING));
-	put_rule(t, b, mark_rule(t, NFPROTO_IPV4));
-	put_rule(t, b, tproxy_rule(t, NFPROTO_IPV4, ports[0]));
-	if (!ports[1])
-		return;
-	put_rule(t, b, mark_rule(t, NFPROTO_IPV6));
-	put_rule(t, b, tproxy_rule(t, NFPROTO_IPV6, ports[1]));
+	put_chains(t, b);
+	for (unsigned i = 0; i < 3; i++) {
+		put_rule(t, b, reject_rule(t, "reject_out", kinds[i]));
+		put_rule(t, b, reject_rule(t, "reject_in", kinds[i]));
+	}
+	put_rule(t, b, reply_rule("output"));
+	put_rule(t, b, reply_rule("prerouting"));
+	put_rule(t, b, orphan_rule());
+	for (int i = 0; i < 2; i++) {
+		put_rule(t, b, slirp_rule(t, i ? "prerouting" : "output", true));
+		put_rule(t, b, slirp_rule(t, i ? "prerouting" : "output", false));
+	}
+	for (int f = 0; f < 2; f++) {
+		uint8_t nfproto = f ? NFPROTO_IPV6 : NFPROTO_IPV4;
+
+		if (!ports[f])
+			continue;
+		put_rule(t, b, gate_rule(t, nfproto, false));
+		put_rule(t, b, gate_rule(t, nfproto, true));
+		put_rule(t, b, mark_rule(t, nfproto));
+		put_rule(t, b, tproxy_rule(t, nfproto, ports[f], false));
+		put_rule(t, b, tproxy_rule(t, nfproto, ports[f], true));
+	}
 }
 
 static void remove_body(struct tproxy *t, struct mnl_nlmsg_batch *b,

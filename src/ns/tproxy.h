@@ -17,6 +17,7 @@ struct tproxy {
 	bool installed, ipv6;
 	char ifname[IFNAMSIZ]; /* the TAP: only what leaves by it */
 	uint32_t mark;
+	uint16_t queue; /* synq.c's */
 	/* destinations left to libslirp: address & mask */
 	struct in_addr skip4, mask4;
 	struct in6_addr skip6, mask6;

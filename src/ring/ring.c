@@ -36,7 +36,8 @@ const char *const ring_type_names[RING_NUM_TYPES] = {
 	[RING_SIGNAL] = "signal",     [RING_API_ACCEPT] = "api-accept",
 	[RING_API_CONN] = "api-conn", [RING_FWD_LISTEN] = "fwd-listen",
 	[RING_FWD_CONN] = "fwd-conn", [RING_FWD_UDP_LISTEN] = "udp-listen",
-	[RING_FWD_UDP_FLOW] = "udp-flow",
+	[RING_FWD_UDP_FLOW] = "udp-flow", [RING_GATE_CHAN] = "gate-chan",
+	[RING_GATE_CONN] = "gate-conn",
 };
 static_assert(ARRAY_SIZE(ring_type_names) == RING_NUM_TYPES,
 	      "a name for every ring type");

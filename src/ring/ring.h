@@ -27,6 +27,8 @@ enum ring_type {
 	RING_FWD_CONN,	 /* idx: splice connection slot; op: side */
 	RING_FWD_UDP_LISTEN, /* idx: UDP listener slot */
 	RING_FWD_UDP_FLOW,   /* idx: UDP flow slot */
+	RING_GATE_CHAN,	     /* the SYN queue's channel (fwd/gate.c) */
+	RING_GATE_CONN,	     /* idx: a held SYN's host connect */
 	RING_NUM_TYPES,
 };
 

@@ -388,3 +388,29 @@ def veth_remote(name="remote", host_ip="198.51.100.1", remote_ip="198.51.100.9",
     subprocess.run(["ip", "link", "set", "veth-h", "up"], check=True)
     ns.sh(f"ip addr add {remote_ip}/24 dev veth-r && ip link set veth-r up")
     return ns
+
+
+def container_behind(t, masquerade=True, name="ctr"):
+    """A container behind a veth inside namespace @t, as rootless Docker,
+    podman's bridge networks and usernetes pods sit: 10.88.0.2 in its own
+    namespace, routed by @t (10.88.0.1), masqueraded on the way out to the
+    TAP if @masquerade. The veth is made here, in the isolated outer
+    namespace, and its ends moved: @t may own its user namespace."""
+    c = Netns(name)
+    outer, inner = "vb-" + name, "vc-" + name
+    subprocess.run(["ip", "link", "add", outer, "type", "veth", "peer",
+                    "name", inner], check=True)
+    subprocess.run(["ip", "link", "set", outer, "netns", str(t.pid)],
+                   check=True)
+    subprocess.run(["ip", "link", "set", inner, "netns", str(c.pid)],
+                   check=True)
+    t.sh(f"ip addr add 10.88.0.1/24 dev {outer} && ip link set {outer} up"
+         " && sysctl -qw net.ipv4.ip_forward=1")
+    c.sh(f"ip addr add 10.88.0.2/24 dev {inner} && ip link set {inner} up"
+         " && ip route add default via 10.88.0.1")
+    if masquerade:
+        t.sh("nft add table ip ctrnat && nft add chain ip ctrnat post "
+             "'{ type nat hook postrouting priority srcnat; }' && "
+             "nft add rule ip ctrnat post ip saddr 10.88.0.0/24 "
+             "oifname tap0 masquerade")
+    return c

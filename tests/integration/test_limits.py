@@ -126,6 +126,9 @@ closed.bind(("127.0.0.1", 0))  # bound, never listening: refused
 os.environ.pop("MALLOC_PERTURB_", None)
 f = start(["-c", "-a", sock], t)
 pid = f.proc.pid
+# one connection first: the splice engine keeps the pipes of the outbound
+# kernel path's connections for the next ones
+t.peer("tcp-echo", "10.0.2.2", host_srv.port, 1000)
 base, base_fds = rss_kb(pid), len(os.listdir(f"/proc/{pid}/fd"))
 for port in (acceptor.getsockname()[1], closed.getsockname()[1]):
     flood = t.popen([sys.executable, PEER, "syn-flood", "10.0.2.2", str(port),

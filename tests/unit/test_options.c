@@ -453,8 +453,9 @@ Test(options, forward_mode_error)
 
 Test(options, forward_number_errors)
 {
-	static const char *bad[] = { "0", "-1", "x", "", "4294967296", "1x",
-				     " 1" };
+	static const char *bad[] = { "0",	   "-1", "x",	       "",
+				     "4294967296", "1x", " 1",	       "0xfffffffa",
+				     "0xffffffff" };
 
 	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
 		char arg[64];
@@ -474,11 +475,14 @@ Test(options, forward_table_reserved)
 Test(options, bypass_and_busy_poll)
 {
 	cr_assert_eq(PARSE("1", "tap0"), -1);
-	cr_assert(!o.tcp_bypass, "the bypass is opt-in");
+	cr_assert(o.tcp_bypass, "the kernel path is the default");
 	cr_assert_eq(o.busy_poll_us, 50);
-	cr_assert_eq(PARSE("--enable-tcp-bypass", "--busy-poll=0", "1", "tap0"),
+	cr_assert_eq(PARSE("--disable-tcp-bypass", "1", "tap0"), -1);
+	cr_assert(!o.tcp_bypass);
+	cr_assert_eq(PARSE("--disable-tcp-bypass", "--enable-tcp-bypass",
+			   "--busy-poll=0", "1", "tap0"),
 		     -1);
-	cr_assert(o.tcp_bypass);
+	cr_assert(o.tcp_bypass, "the last one counts");
 	cr_assert_eq(o.busy_poll_us, 0);
 	cr_assert_eq(PARSE("--busy-poll", "1000", "1", "tap0"), -1);
 	cr_assert_eq(o.busy_poll_us, 1000);
