@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -281,7 +282,7 @@ static const char *const helper_allowed[] = {
 	"setsockopt",	"bind",		   "pread64",	      "pwrite64",
 	"exit",		"exit_group",	   "rt_sigreturn",    "restart_syscall",
 	"sigaltstack",	"munmap",	   "poll",	      "ppoll",
-	"recvfrom",
+	"recvfrom",	"brk",		   "madvise",	      "mremap",
 };
 
 int seccomp_helper_apply(struct err *e)
@@ -297,6 +298,11 @@ int seccomp_helper_apply(struct err *e)
 		rc = seccomp_rule_add(
 			f, SCMP_ACT_ALLOW,
 			seccomp_syscall_resolve_name(helper_allowed[i]), 0);
+	/* memory: the nftables batches are built on the heap, whose growth
+	 * is a syscall (and always one under ASan); never executable */
+	if (!rc)
+		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
+				      SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
 	/* sockets to reach the namespace's services: IP only, never a raw
 	 * or packet socket, netlink or a unix socket */
 	if (!rc)

@@ -8,6 +8,9 @@
 #include <sched.h>
 #include <linux/io_uring.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -114,6 +117,41 @@ Test(seccomp, helper_serves_ip_sockets_only)
 	close(sv[0]);
 	cr_assert_eq(waitpid(pid, &ws, 0), pid);
 	cr_assert(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "status %#x", ws);
+}
+
+/* The helper builds its nftables batches on the heap: growing it (brk, or
+ * mmap for a large block) must not kill it; executable memory is denied. */
+Test(seccomp, helper_may_grow_its_heap)
+{
+	pid_t pid = fork();
+	int ws;
+
+	if (pid == 0) {
+		struct err e = { 0 };
+		void *p;
+
+		if (seccomp_helper_apply(&e) < 0)
+			_exit(2);
+		for (int i = 0; i < 4096; i++)
+			if (!malloc(4096)) /* brk, past the first heap */
+				_exit(3);
+		p = malloc(64 << 20); /* mmap'd by malloc */
+		if (!p)
+			_exit(4);
+		memset(p, 1, 64 << 20);
+		free(p);
+		_exit(0);
+	}
+	cr_assert_eq(waitpid(pid, &ws, 0), pid);
+	cr_assert(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "status %#x", ws);
+}
+
+Test(seccomp, helper_denies_exec_memory, .signal = SIGSYS)
+{
+	apply_helper();
+	mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS,
+	     -1, 0);
+	cr_assert_fail("mmap returned");
 }
 
 Test(seccomp, helper_denies_open, .signal = SIGSYS)
