@@ -6,8 +6,9 @@ repeated, medians. Everything runs inside a namespace made for it.
 Usage: bench.py [--rounds N] [--time S] [--quick] [--cases TEXT[,TEXT]...]
                 [--out DIR] [BINARY]...
 Default binaries: this build and /usr/bin/slirp4netns. BINARY:MODE makes
-the forward cases send that "mode" (splice, slirp); BINARY+bypass runs it
-with --enable-tcp-bypass (both: BINARY:MODE+bypass); the word rootlesskit
+the forward cases send that "mode" (splice, slirp); BINARY+nobypass runs
+it with --disable-tcp-bypass, BINARY+nobusy with --busy-poll=0 (both:
+BINARY:MODE+nobypass+nobusy); the word rootlesskit
 stands for rootlesskit's builtin port driver in the forward cases (run
 first, as a real user: it needs subuids).
 """
@@ -32,6 +33,11 @@ CASES = [
     ("ns->host 1500 -P4", 1500, "iperf", ["-P", "4"]),
     ("host->ns 1500 (-R)", 1500, "iperf", ["-R"]),
     ("ns->host UDP 1500", 1500, "iperf", ["-u", "-b", "0", "-l", "1400"]),
+    # from a container behind a masqueraded veth inside the namespace, as
+    # rootless Docker, podman's bridge networks and usernetes pods sit
+    ("bridged ns->host 65520", 65520, "bridged", []),
+    # connect, 1-byte request and answer, close: from the namespace
+    ("ns->host conn/s", 1500, "connrate-out", []),
     # through a port forward: host client, server in the ns
     ("fwd host->ns 65520", 65520, "fwd", []),
     ("fwd host->ns 65520 -P4", 65520, "fwd", ["-P", "4"]),
@@ -41,7 +47,9 @@ CASES = [
     ("rr latency ns->host", 1500, "latency", []),
 ]
 UNITS = {"iperf": ("Gbit/s", "CPU s/GB"), "fwd": ("Gbit/s", "CPU s/GB"),
+         "bridged": ("Gbit/s", "CPU s/GB"),
          "connrate": ("conn/s", "CPU ms/1k conn"),
+         "connrate-out": ("conn/s", "CPU ms/1k conn"),
          "latency": ("p50 us", "p99 us")}
 TCP_RR = os.environ.get("TCP_RR") or os.path.join(
     os.path.dirname(S4), "bench", "tcp_rr")
@@ -109,11 +117,14 @@ class LoopbackForwards:
 
 class Slirp(LoopbackForwards):
     """A slirp4netns binary; BINARY:MODE sends that "mode" with forwards,
-    BINARY+bypass adds --enable-tcp-bypass."""
+    +nobypass, +nobusy (FLAGS) add options."""
+
+    FLAGS = {"bypass": "--enable-tcp-bypass",
+             "nobypass": "--disable-tcp-bypass", "nobusy": "--busy-poll=0"}
 
     def __init__(self, spec):
-        spec, plus, _ = spec.partition("+bypass")
-        self.extra = ["--enable-tcp-bypass"] if plus else []
+        spec, *plus = spec.split("+")
+        self.extra = [self.FLAGS[p] for p in plus]
         self.path, _, self.mode = spec.partition(":")
         self.host = "10.0.2.2"
 
@@ -213,10 +224,15 @@ def run_case(d, t, kind, extra, secs, cpu_of):
                             str(secs), "-J", *extra], capture_output=True,
                            text=True, timeout=secs + 60)
         return iperf_result(r, used())
-    if kind == "connrate":
-        addr, port = d.fwd_addr(5202)
-        r = subprocess.run([TCP_RR, "connrate", addr, str(port), str(secs)],
-                           capture_output=True, text=True, timeout=secs + 60)
+    if kind in ("connrate", "connrate-out"):
+        if kind == "connrate":
+            addr, port = d.fwd_addr(5202)
+            r = subprocess.run([TCP_RR, "connrate", addr, str(port),
+                                str(secs)], capture_output=True, text=True,
+                               timeout=secs + 60)
+        else:
+            r = t.run([TCP_RR, "connrate", d.host, "5202", str(secs)],
+                      timeout=secs + 60)
         if r.returncode != 0:
             return None
         rate = float(r.stdout.split("=")[1])
@@ -230,6 +246,12 @@ def run_case(d, t, kind, extra, secs, cpu_of):
             return None
         v = dict(kv.split("=") for kv in r.stdout.split())
         return float(v["p50_us"]), float(v["p99_us"])
+    if kind == "bridged":
+        c = container_behind(t)
+        r = c.run(["iperf3", "-c", d.host, "-p", "5201", "-t", str(secs),
+                   "-J", *extra], timeout=secs + 60)
+        c.close()
+        return iperf_result(r, used())
     r = t.run(["iperf3", "-c", d.host, "-p", "5201", "-t", str(secs), "-J",
                *extra], timeout=secs + 60)
     return iperf_result(r, used())
@@ -413,7 +435,8 @@ def main():
     cases = CASES
     if a.quick:
         a.rounds, a.time = 1, 1
-        cases = [CASES[0], CASES[7], CASES[-1]]
+        cases = [c for c in CASES if c[0] in (
+            "ns->host 65520", "fwd host->ns 65520", "rr latency ns->host")]
     cases = [c for c in cases if any(w in c[0] for w in a.cases.split(","))]
     out = a.out or os.environ.get("BENCH_OUT") or tempfile.mkdtemp(
         prefix="s4-bench-", dir="/tmp")
@@ -442,12 +465,12 @@ def label(b):
     if b in (RK, PASTA, VETH):
         return {RK: "rootlesskit builtin", PASTA: "pasta",
                 VETH: "veth (ceiling)"}[b]
-    spec, plus, _ = b.partition("+bypass")
+    spec, *plus = b.split("+")
     path, _, mode = spec.partition(":")
     name = os.path.basename(os.path.dirname(path)) + "/" + \
         os.path.basename(path)
-    return name + (f" ({mode})" if mode else "") + (" +bypass" if plus
-                                                      else "")
+    return name + (f" ({mode})" if mode else "") + \
+        "".join(" +" + p for p in plus)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ PKGS="meson ninja-build pkg-config gcc libc6-dev
 liburing-dev libslirp-dev libglib2.0-dev libcap-dev libseccomp-dev libjsmn-dev
 libmnl-dev libnftnl-dev libnetfilter-queue-dev
 libcriterion-dev go-md2man clang-14 libclang-rt-14-dev
-python3 iproute2 nftables util-linux iputils-ping procps valgrind
+python3 iproute2 nftables iptables util-linux iputils-ping procps valgrind
 iperf3 slirp4netns rootlesskit passt gnuplot-nox
 podman runc busybox-static uidmap catatonit tar
 git dpkg-dev"

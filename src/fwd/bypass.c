@@ -35,10 +35,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../clock.h"
 #include "../log.h"
 #include "../ns/helper.h"
-#include "../options.h"
 #include "../ns/synq.h"
+#include "../options.h"
+#include "../timers.h"
 #include "bypass.h"
 #include "gate.h"
 #include "splice.h"
@@ -126,12 +128,21 @@ int bypass_socket(const struct opts *o, const struct sockaddr_storage *orig,
 	return fd;
 }
 
+enum {
+	RETRY_MS = 1000, /* while the namespace's lo is down */
+	RETRIES = 120,
+};
+
 /* What the bypass works with, for as long as the loop runs. */
 struct bypass {
+	struct ring *ring;
+	struct timers *timers;
 	struct helper *helper;
 	const struct opts *o;
 	struct fwd_splice *splice;
-	struct gate *gate; /* the SYN queue's parent end */
+	struct gate *gate;   /* the SYN queue's parent end */
+	struct timer *retry; /* armed while lo is down */
+	unsigned tries;
 };
 
 /**
@@ -208,11 +219,9 @@ static int dial(const void *opaque, int cfd, struct sockaddr_storage *to,
  * start() - Listeners, the gate, rules, and the listeners handed to the
  * engine
  * @b:		what we work with
- * @ring:	for the gate
- * @timers:	for the gate
  * Return: 0 or -errno; nothing stays behind on failure
  */
-static int start(struct bypass *b, struct ring *ring, struct timers *timers)
+static int start(struct bypass *b)
 {
 	int fd[2] = { -1, -1 }, chan[2] = { -1, -1 }, rc;
 	uint16_t port[2] = { 0, 0 };
@@ -233,7 +242,8 @@ static int start(struct bypass *b, struct ring *ring, struct timers *timers)
 				  0, chan) < 0)
 		rc = -errno;
 	if (rc >= 0) {
-		b->gate = gate_new(ring, timers, chan[0], gate_dial, b->o);
+		b->gate = gate_new(b->ring, b->timers, chan[0], gate_dial,
+				   b->o);
 		chan[0] = -1; /* the gate's, or closed */
 		if (!b->gate)
 			rc = -ENOMEM;
@@ -254,6 +264,41 @@ static int start(struct bypass *b, struct ring *ring, struct timers *timers)
 	return rc < 0 ? rc : 0;
 }
 
+/* Say once why outbound TCP stays on libslirp. */
+static void give_up(int rc)
+{
+	log_warn("outbound TCP: cannot set up the kernel path in the "
+		 "namespace (%s): it stays on libslirp",
+		 strerror(-rc));
+}
+
+/**
+ * try_start() - The rules and the listeners, or a word why not
+ * @b:		the bypass
+ * Return: 0, -ENETDOWN to try again later, or another -errno
+ */
+static int try_start(struct bypass *b)
+{
+	int rc = fwd_splice_rules(b->splice);
+
+	if (rc >= 0)
+		rc = start(b);
+	return rc < 0 ? rc : 0;
+}
+
+/* timer callback: lo was down; is it up now? */
+static void retry(void *a, void *unused)
+{
+	struct bypass *b = a;
+	int rc = try_start(b);
+
+	(void)unused;
+	if (rc == -ENETDOWN && ++b->tries < RETRIES)
+		timers_mod(b->retry, clock_now_ms() + RETRY_MS);
+	else if (rc < 0)
+		give_up(rc);
+}
+
 struct bypass *bypass_start(struct ring *ring, struct timers *timers,
 			    struct helper *helper, const struct opts *o,
 			    struct fwd_splice *splice)
@@ -272,14 +317,21 @@ struct bypass *bypass_start(struct ring *ring, struct timers *timers,
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return NULL;
-	*b = (struct bypass){ helper, o, splice, NULL };
-	rc = fwd_splice_rules(splice);
-	if (rc >= 0)
-		rc = start(b, ring, timers);
+	*b = (struct bypass){ .ring = ring, .timers = timers,
+			      .helper = helper, .o = o, .splice = splice };
+	rc = try_start(b);
+	/* lo down: a client that configures the namespace itself (no -c,
+	 * as rootlesskit) brings it up after we are ready; till then TCP
+	 * goes by libslirp */
+	if (rc == -ENETDOWN) {
+		b->retry = timers_add(timers, retry, b, NULL);
+		if (b->retry) {
+			timers_mod(b->retry, clock_now_ms() + RETRY_MS);
+			return b;
+		}
+	}
 	if (rc < 0) {
-		log_warn("outbound TCP: cannot set up the kernel path in the "
-			 "namespace (%s): it stays on libslirp",
-			 strerror(-rc));
+		give_up(rc);
 		free(b);
 		return NULL;
 	}
@@ -296,6 +348,8 @@ void bypass_free(struct bypass *b)
 {
 	if (!b)
 		return;
+	if (b->retry)
+		timers_del(b->timers, b->retry);
 	gate_free(b->gate);
 	free(b);
 }

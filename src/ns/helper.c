@@ -152,9 +152,12 @@ static void answer(int sock, const struct helper_req *req, int rfd,
 		fd = make_socket(req);
 		rep.err = fd < 0 ? fd : 0;
 	} else if (req->op == HELPER_BYPASS && p && rfd >= 0) {
-		/* the queue first: a SYN the rules send to a queue nobody
+		/* the rules route the namespace's TCP through lo: not while
+		 * it is down (a client without -c may bring it up later).
+		 * Then the queue: a SYN the rules send to a queue nobody
 		 * has is dropped */
-		rep.err = synq_bind(q, rfd);
+		rep.err = t && !transparent_lo_up(t) ? -ENETDOWN
+						     : synq_bind(q, rfd);
 		if (rep.err == 0)
 			rfd = -1; /* the queue's channel now */
 		if (rep.err == 0)

@@ -42,6 +42,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libmnl/libmnl.h>
+#include <net/if.h>
 #include <linux/fib_rules.h>
 #include <linux/rtnetlink.h>
 #include <netinet/in.h>
@@ -343,6 +344,34 @@ int transparent_install(struct transparent *t, uint32_t mark, uint32_t table,
 		}
 	}
 	return 0;
+}
+
+/* mnl_cb_t: one RTM_NEWLINK answer; *data = its flags */
+static int link_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+
+	if (nlh->nlmsg_type == RTM_NEWLINK)
+		*(unsigned *)data = ifi->ifi_flags;
+	return MNL_CB_OK;
+}
+
+bool transparent_lo_up(struct transparent *t)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifi;
+	unsigned flags = 0;
+
+	if (!t->nl)
+		return false;
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_GETLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = 1; /* lo's, in every namespace */
+	return talk(t, nlh, link_cb, &flags) == 0 && (flags & IFF_UP);
 }
 
 void transparent_remove(struct transparent *t)

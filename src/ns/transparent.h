@@ -37,6 +37,9 @@ void transparent_open(struct transparent *t);
 int transparent_install(struct transparent *t, uint32_t mark, uint32_t table,
 			bool ipv6);
 
+/* Is lo up? What is routed to it is lost while it is down. */
+bool transparent_lo_up(struct transparent *t);
+
 /* Undo transparent_install(). */
 void transparent_remove(struct transparent *t);
 void transparent_close(struct transparent *t);

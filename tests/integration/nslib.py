@@ -393,8 +393,8 @@ def veth_remote(name="remote", host_ip="198.51.100.1", remote_ip="198.51.100.9",
 def container_behind(t, masquerade=True, name="ctr"):
     """A container behind a veth inside namespace @t, as rootless Docker,
     podman's bridge networks and usernetes pods sit: 10.88.0.2 in its own
-    namespace, routed by @t (10.88.0.1), masqueraded on the way out to the
-    TAP if @masquerade. The veth is made here, in the isolated outer
+    namespace, routed by @t (10.88.0.1), masqueraded on the way out (to the
+    TAP, or whatever @t leaves by) if @masquerade. The veth is made here, in the isolated outer
     namespace, and its ends moved: @t may own its user namespace."""
     c = Netns(name)
     outer, inner = "vb-" + name, "vc-" + name
@@ -411,6 +411,6 @@ def container_behind(t, masquerade=True, name="ctr"):
     if masquerade:
         t.sh("nft add table ip ctrnat && nft add chain ip ctrnat post "
              "'{ type nat hook postrouting priority srcnat; }' && "
-             "nft add rule ip ctrnat post ip saddr 10.88.0.0/24 "
-             "oifname tap0 masquerade")
+             f"nft add rule ip ctrnat post ip saddr 10.88.0.0/24 "
+             f"oifname != {outer} masquerade")
     return c

@@ -81,10 +81,11 @@ def probe(s):
         return errno.errorcode.get(e.errno, str(e.errno))
 
 
-def tcp_connect_error(host, port, family=socket.AF_INET):
-    """Try to connect; print the errno name, or "connected"."""
+def tcp_connect_error(host, port, secs=10, family=socket.AF_INET):
+    """Try to connect for up to secs; print the errno name, "timeout", or
+    "connected"."""
     s = socket.socket(family, socket.SOCK_STREAM)
-    s.settimeout(10)
+    s.settimeout(float(secs))
     try:
         s.connect((host, int(port)))
         # what answered: enough to tell a real path from a stray one

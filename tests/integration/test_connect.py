@@ -10,7 +10,11 @@ reports "connected" where libslirp would not. The container's checksummed
 bulk echoes take the kernel path (no bytes through the TAP). `nft flush
 ruleset` in the namespace, during a transfer and before new connections,
 changes none of it. Without nf_tables (a test knob) the forwarder says so
-once and TCP goes through libslirp."""
+once and TCP goes through libslirp. With Docker's iptables-nft rules and
+iptables-legacy rules in the namespace, it all still holds. A namespace
+whose lo is down at start (a client that configures it itself, as
+rootlesskit does) has TCP through libslirp until lo comes up, then the
+kernel path."""
 from nslib import *
 
 isolate()
@@ -33,7 +37,9 @@ DESTS = [("198.51.100.9", 7999, "ECONNREFUSED"),  # the remote refuses
 
 
 def outcomes(ns):
-    return [ns.peer("tcp-connect", h, p) for h, p, _ in DESTS]
+    # 3 s: enough for every answer that comes, and "timeout" for the one
+    # that never does (libslirp would reset it after 75 s)
+    return [ns.peer("tcp-connect", h, p, 3) for h, p, _ in DESTS]
 
 
 def bulk(ns, label, t):
@@ -90,6 +96,55 @@ check(bulk(t, "after the flush", t) < MiB, "after the flush: kernel path")
 check(outcomes(t) == [w for _, _, w in DESTS], "after the flush: the "
       "same connect outcomes")
 f.finish()
+t.close()
+
+# ---- Docker's rules (iptables-nft), and an iptables-legacy table beside
+DOCKER = """
+*nat
+:DOCKER - [0:0]
+-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER
+-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER
+-A POSTROUTING -s 10.88.0.0/24 ! -o vb-ctr -j MASQUERADE
+COMMIT
+*filter
+:FORWARD DROP [0:0]
+:DOCKER-USER - [0:0]
+-A FORWARD -j DOCKER-USER
+-A FORWARD -o vb-ctr -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A FORWARD -i vb-ctr ! -o vb-ctr -j ACCEPT
+-A DOCKER-USER -j RETURN
+COMMIT
+"""
+t = Netns("docker")
+f = start(["-c"], t)
+c = container_behind(t, masquerade=False)
+t.run(["iptables-nft-restore"], input=DOCKER, check=True)
+t.sh("iptables-legacy -t mangle -A OUTPUT -p tcp -j ACCEPT && "
+     "iptables-legacy -A INPUT -p tcp -j ACCEPT")
+check("DOCKER" in t.sh("nft list ruleset").stdout, "Docker's chains are in")
+want = [w for _, _, w in DESTS]
+check(outcomes(t) == want and outcomes(c) == want,
+      "with Docker's and legacy rules: the same connect outcomes")
+tapped = bulk(c, "a Docker container", t) + bulk(t, "the namespace", t)
+check(tapped < MiB, f"with Docker's rules: the kernel path ({tapped} B "
+      "through the TAP)")
+status, out, err = f.finish()
+check("stays on libslirp" not in out + err, "Docker's rules: no fallback")
+c.close()
+t.close()
+
+# ---- lo down at start, no -c: libslirp until it is up, then the kernel
+t = Netns("lodown")
+t.sh("ip link set lo down")
+f = start(["-6"], t)
+t.sh("ip addr add 10.0.2.100/24 dev tap0 && ip link set tap0 up && "
+     "ip route add default via 10.0.2.2")
+check(bulk(t, "lo down", t) > 16 * MiB, "lo down: TCP works, by the TAP")
+t.sh("ip link set lo up")
+time.sleep(2.5)  # the bypass looks again each second
+check(bulk(t, "lo up", t) < MiB, "lo up: the kernel path took over")
+status, out, err = f.finish()
+check("stays on libslirp" not in out + err, "lo down, then up: no warning")
 t.close()
 
 # ---- no nf_tables: one warning, TCP by libslirp

@@ -4,7 +4,10 @@
 user: --net=slirp4netns with the slirp4netns and builtin port drivers,
 --disable-host-loopback, sandbox and seccomp, --cidr, IPv6. Data both ways:
 from inside to a server on the (isolated) host's loopback, and from the host
-through a published port to a service inside."""
+through a published port to a service inside. Outbound TCP takes the
+kernel path (next to nothing crosses the TAP), also from a container behind
+a masqueraded veth inside rootlesskit's namespace, and with IPv6, where
+rootlesskit brings lo up only after we are ready."""
 import json
 from nslib import *
 
@@ -30,12 +33,46 @@ if stage == "child":
             break
         time.sleep(0.1)
     print("ADDR6", json.dumps(a6), flush=True)
+    os.environ["PATH"] += ":/usr/sbin:/sbin"  # nft, sysctl
+
+    def tap_bytes():
+        return sum(int(open(f"/sys/class/net/tap0/statistics/{k}").read())
+                   for k in ("rx_bytes", "tx_bytes"))
+
+    time.sleep(1.5)  # the kernel path waits for lo (rootlesskit's)
+    before = tap_bytes()
     r = subprocess.run([sys.executable, PEER, "tcp-connect" if
                         cfg["no_loopback"] else "tcp-echo", cfg["gw"],
                         str(cfg["port"])] + ([] if cfg["no_loopback"] else
                                              ["300000"]),
                        capture_output=True, text=True)
     print("OUT", json.dumps(r.stdout.strip()), flush=True)
+    print("TAP", tap_bytes() - before, flush=True)
+    if not cfg["no_loopback"]:
+        # a container behind a veth in here, masqueraded, as rootless
+        # Docker's: root in rootlesskit's user namespace may make one
+        ctr = subprocess.Popen(["unshare", "--net", "sleep", "infinity"],
+                               preexec_fn=die_with_parent)
+        time.sleep(0.3)
+        sh = lambda c: subprocess.run(c, shell=True, check=True)  # noqa
+        enter = f"nsenter -t {ctr.pid} -n"
+        sh(f"ip link add vb0 type veth peer name vc0 netns {ctr.pid}")
+        sh("ip addr add 10.88.0.1/24 dev vb0 && ip link set vb0 up && "
+           "sysctl -qw net.ipv4.ip_forward=1")
+        sh(f"{enter} sh -c 'ip link set lo up && ip addr add 10.88.0.2/24 "
+           "dev vc0 && ip link set vc0 up && ip route add default via "
+           "10.88.0.1'")
+        sh("nft add table ip ctr && nft add chain ip ctr post '{ type nat "
+           "hook postrouting priority srcnat; }' && nft add rule ip ctr "
+           "post ip saddr 10.88.0.0/24 oifname != vb0 masquerade")
+        before = tap_bytes()
+        r = subprocess.run([*enter.split(), sys.executable, PEER,
+                            "tcp-echo", cfg["gw"], str(cfg["port"]),
+                            "300000"], capture_output=True, text=True)
+        print("CTR", json.dumps(r.stdout.strip()), tap_bytes() - before,
+              flush=True)
+        ctr.kill()
+        ctr.wait()
     # the namespace's own account of that connect, for a failure message
     r = subprocess.run(["nstat", "-az", "TcpActiveOpens", "TcpAttemptFails",
                         "TcpInSegs", "TcpEstabResets", "IcmpInDestUnreachs",
@@ -108,6 +145,14 @@ def run(name, flags, port_driver="slirp4netns", gw="10.0.2.2",
     else:
         sent, got, n = res.split()
         check(sent == got, f"{name}: inside -> host loopback, 300 kB echoed")
+        tapped = int(out["TAP"])
+        check(tapped < 100000, f"{name}: by the kernel path ({tapped} B "
+              "through the TAP)")
+        cres, _, ctapped = out["CTR"].rpartition(" ")
+        sent, got, n = json.loads(cres).split()
+        check(sent == got and int(ctapped) < 100000,
+              f"{name}: from a container behind a veth inside, 300 kB "
+              f"echoed by the kernel path ({ctapped} B through the TAP)")
     data = os.urandom(200000)
     check(tcp_roundtrip("127.0.0.1", 18080, data) == data,
           f"{name}: host -> published port, 200 kB echoed")
