@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* bypass.c - the namespace's outbound TCP without libslirp (the default;
- * --disable-tcp-bypass turns it off).
+/* bypass.c - the namespace's outbound TCP without libslirp
+ * (--enable-tcp-bypass; not the default yet: see the README).
  *
  * DOC: Theory of Operation
  * On the slirp path every byte the guest sends out crosses libslirp's TCP,

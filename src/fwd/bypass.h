@@ -22,7 +22,7 @@ struct timers;
  * @ring:	for the gate
  * @timers:	for the gate
  * @helper:	makes the listeners, installs the rules, holds the SYNs
- * @o:		options (--disable-tcp-bypass, the network, the fwmark)
+ * @o:		options (--enable-tcp-bypass, the network, the fwmark)
  * @splice:	the engine that relays what they accept
  *
  * If any part is missing, says why once and leaves outbound TCP to

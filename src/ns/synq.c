@@ -240,6 +240,12 @@ static int on_packet(const struct nlmsghdr *nlh, void *data)
 	if (nfq_nlmsg_parse(nlh, attr) < 0 || !attr[NFQA_PACKET_HDR])
 		return MNL_CB_OK;
 	ph = mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
+	if (q->nout == SYNQ_BATCH) { /* the parent has not taken the last */
+		give(q, &(struct synq_verdict){ ntohl(ph->packet_id),
+						SYNQ_DROP },
+		     1);
+		return MNL_CB_OK;
+	}
 	s = &q->out[q->nout];
 	s->id = ntohl(ph->packet_id);
 	if (!attr[NFQA_PAYLOAD] ||

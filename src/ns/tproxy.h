@@ -10,7 +10,7 @@
 struct opts;
 
 /* The nftables table in the target namespace that hands the guest's
- * outbound TCP to our listeners (--enable-tcp-bypass, see tproxy.c). */
+ * outbound TCP to our listeners (--enable-tcp-bypass; see tproxy.c). */
 struct tproxy {
 	struct mnl_socket *nl; /* NETLINK_NETFILTER, NULL if not wanted */
 	unsigned seq;

@@ -116,7 +116,7 @@ COMMIT
 COMMIT
 """
 t = Netns("docker")
-f = start(["-c"], t)
+f = start(["-c", "--enable-tcp-bypass"], t)
 c = container_behind(t, masquerade=False)
 t.run(["iptables-nft-restore"], input=DOCKER, check=True)
 t.sh("iptables-legacy -t mangle -A OUTPUT -p tcp -j ACCEPT && "
@@ -136,7 +136,7 @@ t.close()
 # ---- lo down at start, no -c: libslirp until it is up, then the kernel
 t = Netns("lodown")
 t.sh("ip link set lo down")
-f = start(["-6"], t)
+f = start(["-6", "--enable-tcp-bypass"], t)
 t.sh("ip addr add 10.0.2.100/24 dev tap0 && ip link set tap0 up && "
      "ip route add default via 10.0.2.2")
 check(bulk(t, "lo down", t) > 16 * MiB, "lo down: TCP works, by the TAP")
