@@ -216,6 +216,41 @@ static int dial(const void *opaque, int cfd, struct sockaddr_storage *to,
 }
 
 /**
+ * queue() - Where the gate gets its SYNs: the queue itself, if we may bind
+ * it (CAP_NET_ADMIN over the namespace), else a channel from the helper
+ * @b:		what we work with
+ * @chan:	set to the channel's two ends (-1 if none; [1] for the helper)
+ * Return: the gate's end: fd -errno if neither could be had
+ */
+static struct gate_queue queue(struct bypass *b, int chan[2])
+{
+	uint16_t num = synq_number(b->o->forward_fwmark);
+	/* --enable-sandbox drops our capabilities after this: a verdict
+	 * needs CAP_NET_ADMIN every time, not only at the bind */
+	struct gate_queue q = { .fd = b->o->sandbox
+					      ? -EPERM
+					      : helper_synq_socket(b->helper),
+				.direct = true,
+				.num = num,
+				.mark = b->o->forward_fwmark };
+
+	chan[0] = chan[1] = -1;
+	if (q.fd >= 0 && synq_bind_fd(q.fd, num) == 0)
+		return q;
+	if (q.fd >= 0)
+		close(q.fd); /* -EPERM: the helper reads it for us */
+	q.direct = false;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		       0, chan) < 0) {
+		q.fd = -errno;
+		return q;
+	}
+	q.fd = chan[0];
+	chan[0] = -1; /* the gate's */
+	return q;
+}
+
+/**
  * start() - Listeners, the gate, rules, and the listeners handed to the
  * engine
  * @b:		what we work with
@@ -237,16 +272,16 @@ static int start(struct bypass *b)
 			if (rc >= 0)
 				fd[i] = -1; /* the engine's now */
 		}
-	if (rc >= 0 && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK |
-						   SOCK_CLOEXEC,
-				  0, chan) < 0)
-		rc = -errno;
 	if (rc >= 0) {
-		b->gate = gate_new(b->ring, b->timers, chan[0], gate_dial,
-				   b->o);
-		chan[0] = -1; /* the gate's, or closed */
-		if (!b->gate)
-			rc = -ENOMEM;
+		struct gate_queue q = queue(b, chan);
+
+		rc = q.fd;
+		if (rc >= 0) {
+			b->gate = gate_new(b->ring, b->timers, &q, gate_dial,
+					   b->o);
+			if (!b->gate)
+				rc = -ENOMEM;
+		}
 	}
 	if (rc >= 0)
 		rc = helper_bypass(b->helper, port[0], port[1], chan[1]);

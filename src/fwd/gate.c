@@ -3,7 +3,10 @@
  *
  * DOC: Theory of Operation
  * The helper holds each new outbound SYN in the namespace's netfilter
- * queue and sends us its id and addresses (ns/synq.c). For each we
+ * queue and sends us its id and addresses (ns/synq.c); where we hold
+ * CAP_NET_ADMIN over the namespace (not under --enable-sandbox) we bind
+ * the queue ourselves and read it directly (@direct), two wake-ups fewer
+ * per connection, and our verdicts go straight to the kernel. For each we
  * connect a host socket to where libslirp would (the dial function,
  * bypass.c), and answer with a verdict, as libslirp's tcp_input() and
  * its connect's completion do:
@@ -65,7 +68,10 @@ struct gate_entry {
 struct gate {
 	struct ring *ring;
 	struct timers *timers;
-	int chan;
+	int chan; /* the helper's channel, or the queue (direct) */
+	bool direct;
+	uint16_t num;
+	uint32_t mark;
 	bool chan_armed, chan_gone;
 	gate_dial_fn dial;
 	const void *opaque;
@@ -90,8 +96,9 @@ static void chan_arm(struct gate *g)
 
 static void sweep(void *a, void *b);
 
-struct gate *gate_new(struct ring *ring, struct timers *timers, int chan,
-		      gate_dial_fn dial, const void *opaque)
+struct gate *gate_new(struct ring *ring, struct timers *timers,
+		      const struct gate_queue *q, gate_dial_fn dial,
+		      const void *opaque)
 {
 	struct gate *g = calloc(1, sizeof(*g));
 
@@ -99,12 +106,15 @@ struct gate *gate_new(struct ring *ring, struct timers *timers, int chan,
 		g->sweep = timers_add(timers, sweep, g, NULL);
 	if (!g || !g->sweep) {
 		free(g);
-		close(chan);
+		close(q->fd);
 		return NULL;
 	}
 	g->ring = ring;
 	g->timers = timers;
-	g->chan = chan;
+	g->chan = q->fd;
+	g->direct = q->direct;
+	g->num = q->num;
+	g->mark = q->mark;
 	g->dial = dial;
 	g->opaque = opaque;
 	g->free_head = NONE;
@@ -121,6 +131,11 @@ static void flush(struct gate *g)
 {
 	unsigned sent = 0;
 
+	if (g->direct) { /* to the kernel: it takes them all */
+		synq_give(g->chan, g->num, g->mark, g->out, g->nout);
+		g->nout = 0;
+		return;
+	}
 	while (sent < g->nout) {
 		unsigned n = g->nout - sent;
 
@@ -377,11 +392,39 @@ static void on_syn(struct gate *g, const struct synq_syn *s)
 
 /* ------------------------------------------------------------ the loop */
 
+/* synq_syn_fn: a SYN read from the queue itself */
+static void direct_syn(void *data, const struct synq_syn *s, bool ok)
+{
+	if (ok)
+		on_syn(data, s);
+	else
+		verdict(data, s->id, SYNQ_ACCEPT);
+}
+
+/* The queue is readable (direct): every SYN that came. */
+static void queue_read(struct gate *g)
+{
+	static char buf[SYNQ_BATCH * 384];
+
+	for (;;) {
+		ssize_t n = recv(g->chan, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (n <= 0)
+			break;
+		synq_packets(buf, n, direct_syn, g);
+	}
+	chan_arm(g);
+}
+
 /* The channel is readable: every SYN that came. */
 static void chan_read(struct gate *g)
 {
 	struct synq_syn s[SYNQ_BATCH];
 
+	if (g->direct) {
+		queue_read(g);
+		return;
+	}
 	for (;;) {
 		ssize_t n = recv(g->chan, s, sizeof(s), MSG_DONTWAIT);
 

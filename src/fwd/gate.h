@@ -2,6 +2,8 @@
 #ifndef S4_GATE_H
 #define S4_GATE_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #include "../ring/ring.h"
@@ -25,17 +27,27 @@ typedef int (*gate_dial_fn)(const void *opaque,
 			    const struct sockaddr_storage *orig,
 			    struct sockaddr_storage *to, socklen_t *tolen);
 
+/* Where the SYNs come from. */
+struct gate_queue {
+	int fd;	     /* SOCK_SEQPACKET to the helper, non-blocking; or the
+		      * queue's own netlink socket, bound by us (@direct) */
+	bool direct;
+	uint16_t num;  /* the queue, if @direct */
+	uint32_t mark; /* --forward-fwmark, if @direct */
+};
+
 /**
- * gate_new() - Serve the SYN queue's channel
- * @ring:	for the channel's poll and the connects'
+ * gate_new() - Serve the SYN queue
+ * @ring:	for the queue's poll and the connects'
  * @timers:	for the connects' time limits
- * @chan:	SOCK_SEQPACKET to the helper, non-blocking; the gate's
+ * @q:		where the SYNs come from; @q->fd is the gate's
  * @dial:	makes each host socket
  * @opaque:	for @dial
- * Return: the gate, or NULL without memory (@chan is closed then)
+ * Return: the gate, or NULL without memory (@q->fd is closed then)
  */
-struct gate *gate_new(struct ring *ring, struct timers *timers, int chan,
-		      gate_dial_fn dial, const void *opaque);
+struct gate *gate_new(struct ring *ring, struct timers *timers,
+		      const struct gate_queue *q, gate_dial_fn dial,
+		      const void *opaque);
 void gate_free(struct gate *g);
 
 /* A RING_GATE_CHAN or RING_GATE_CONN completion. */

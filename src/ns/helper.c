@@ -151,14 +151,24 @@ static void answer(int sock, const struct helper_req *req, int rfd,
 		}
 		fd = make_socket(req);
 		rep.err = fd < 0 ? fd : 0;
-	} else if (req->op == HELPER_BYPASS && p && rfd >= 0) {
+	} else if (req->op == HELPER_SYNQ_SOCKET) {
+		fd = synq_spare_fd(q);
+		rep.err = fd < 0 ? fd : 0;
+		fd_send(sock, &rep, sizeof(rep), fd);
+		synq_close_spare(q); /* the parent's now, or nobody's */
+		if (rfd >= 0)
+			close(rfd);
+		return;
+	} else if (req->op == HELPER_BYPASS && p && (rfd >= 0 || req->count)) {
 		/* the rules route the namespace's TCP through lo: not while
 		 * it is down (a client without -c may bring it up later).
-		 * Then the queue: a SYN the rules send to a queue nobody
-		 * has is dropped */
-		rep.err = t && !transparent_lo_up(t) ? -ENETDOWN
-						     : synq_bind(q, rfd);
-		if (rep.err == 0)
+		 * Then the queue, unless the parent has it (count 1): a SYN
+		 * the rules send to a queue nobody has is dropped */
+		if (t && !transparent_lo_up(t))
+			rep.err = -ENETDOWN;
+		else if (rfd >= 0)
+			rep.err = synq_bind(q, rfd);
+		if (rep.err == 0 && rfd >= 0)
 			rfd = -1; /* the queue's channel now */
 		if (rep.err == 0)
 			rep.err = tproxy_install(p, req->port[0], req->port[1]);
@@ -524,9 +534,18 @@ int helper_bypass(struct helper *h, uint16_t port4, uint16_t port6,
 		  int chan)
 {
 	struct helper_req req = { .op = HELPER_BYPASS,
-				  .port = { port4, port6 } };
+				  .port = { port4, port6 },
+				  .count = chan < 0 };
 
 	return request(h, &req, NULL, 1, chan);
+}
+
+int helper_synq_socket(struct helper *h)
+{
+	struct helper_req req = { .op = HELPER_SYNQ_SOCKET };
+	int fd, rc = request(h, &req, &fd, 1, -1);
+
+	return rc == 1 ? fd : rc;
 }
 
 void helper_stop(struct helper *h)

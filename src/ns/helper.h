@@ -26,8 +26,10 @@ enum helper_op {
 			     * transparent, with @srclen bound to @src */
 	HELPER_TRANSPARENT, /* install the namespace's rules (transparent.c) */
 	HELPER_BYPASS,	    /* bind the SYN queue to the socket that comes
-			     * with it, install the tproxy table (tproxy.c)
+			     * with it (@count 1: none, the parent has the
+			     * queue), install the tproxy table (tproxy.c)
 			     * for listeners on @port */
+	HELPER_SYNQ_SOCKET, /* the spare queue socket (synq_spare_fd()) */
 };
 struct helper_req {
 	uint32_t id;
@@ -99,13 +101,18 @@ int helper_transparent(struct helper *h, uint32_t mark, uint32_t table,
  * @port4:	the IPv4 listener's port, on 127.0.0.1
  * @port6:	the IPv6 one's, on ::1; 0 if none
  * @chan:	our end stays ours; the other, given here, carries the
- *		queue's SYNs and our verdicts (synq.h)
+ *		queue's SYNs and our verdicts (synq.h); -1 if we bound the
+ *		queue ourselves (helper_synq_socket())
  *
  * Needs helper_transparent() first (the same mark and table).
  * Return: 0 or -errno (see synq_bind(), tproxy_install())
  */
 int helper_bypass(struct helper *h, uint16_t port4, uint16_t port6,
 		  int chan);
+
+/* A NETLINK_NETFILTER socket in the namespace, for the SYN queue
+ * (synq.h), once: the fd, or -errno */
+int helper_synq_socket(struct helper *h);
 
 void helper_stop(struct helper *h);
 

@@ -32,9 +32,11 @@
 #include <libnetfilter_queue/libnetfilter_queue.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink_queue.h>
+#include <linux/netlink.h>
 #include <netinet/ip.h>
 #include <netinet/ip6.h>
 #include <netinet/tcp.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -48,58 +50,90 @@ enum {
 	RCVBUF = 1 << 20,
 };
 
-void synq_open(struct synq *q, const struct opts *o)
+/* A NETLINK_NETFILTER socket for a queue, or NULL */
+static struct mnl_socket *queue_socket(void)
 {
+	struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
 	int one = 1, sz = RCVBUF;
 
-	*q = (struct synq){ .nl = NULL, .chan = -1,
+	if (nl && mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		mnl_socket_close(nl);
+		return NULL;
+	}
+	if (!nl)
+		return NULL;
+	/* a message the kernel could not queue for us is a dropped SYN,
+	 * which the guest repeats: nothing to learn from ENOBUFS */
+	setsockopt(mnl_socket_get_fd(nl), SOL_NETLINK, NETLINK_NO_ENOBUFS,
+		   &one, sizeof(one));
+	setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUF, &sz,
+		   sizeof(sz));
+	return nl;
+}
+
+void synq_open(struct synq *q, const struct opts *o)
+{
+	*q = (struct synq){ .nl = NULL, .spare = NULL, .chan = -1,
 			    .num = synq_number(o->forward_fwmark),
 			    .mark = o->forward_fwmark };
 	if (!o->tcp_bypass)
 		return;
-	q->nl = mnl_socket_open(NETLINK_NETFILTER);
-	if (q->nl && mnl_socket_bind(q->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		mnl_socket_close(q->nl);
-		q->nl = NULL;
-	}
-	if (!q->nl)
-		return;
-	/* a message the kernel could not queue for us is a dropped SYN,
-	 * which the guest repeats: nothing to learn from ENOBUFS */
-	setsockopt(mnl_socket_get_fd(q->nl), SOL_NETLINK, NETLINK_NO_ENOBUFS,
-		   &one, sizeof(one));
-	setsockopt(mnl_socket_get_fd(q->nl), SOL_SOCKET, SO_RCVBUF, &sz,
-		   sizeof(sz));
+	q->nl = queue_socket();
+	q->spare = queue_socket();
 }
 
-/**
- * config() - One NFQNL_MSG_CONFIG message, acknowledged
- * @q:		opened
- * @cmd:	NFQNL_CFG_CMD_BIND, or 0 for the copy and length parameters
- * Return: 0 or the kernel's -errno
- */
-static int config(struct synq *q, uint8_t cmd)
+int synq_spare_fd(const struct synq *q)
+{
+	return q->spare ? mnl_socket_get_fd(q->spare) : -ENOTSUP;
+}
+
+void synq_close_spare(struct synq *q)
+{
+	if (q->spare)
+		mnl_socket_close(q->spare);
+	q->spare = NULL;
+}
+
+/* to the kernel */
+static ssize_t to_kernel(int fd, const void *buf, size_t len)
+{
+	static const struct sockaddr_nl k = { .nl_family = AF_NETLINK };
+
+	return sendto(fd, buf, len, 0, (const struct sockaddr *)&k, sizeof(k));
+}
+
+int synq_config(int fd, uint16_t num, uint8_t cmd)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, q->num);
+	struct nlmsghdr *nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, num);
 	ssize_t n;
 
 	nlh->nlmsg_flags |= NLM_F_ACK;
+	nlh->nlmsg_seq = 1;
 	if (cmd) {
 		nfq_nlmsg_cfg_put_cmd(nlh, AF_UNSPEC, cmd);
 	} else {
 		nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, HDR_COPY);
 		nfq_nlmsg_cfg_put_qmaxlen(nlh, SYNQ_MAXLEN);
 	}
-	if (mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len) < 0)
+	if (to_kernel(fd, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
-	n = mnl_socket_recvfrom(q->nl, buf, sizeof(buf));
+	n = recv(fd, buf, sizeof(buf), 0);
 	if (n < 0)
 		return -errno;
-	return mnl_cb_run(buf, n, nlh->nlmsg_seq, mnl_socket_get_portid(q->nl),
-			  NULL, NULL) < 0
-		       ? -errno
-		       : 0;
+	return mnl_cb_run(buf, n, 1, 0, NULL, NULL) < 0 ? -errno : 0;
+}
+
+int synq_bind_fd(int fd, uint16_t num)
+{
+	int rc = synq_config(fd, num, NFQNL_CFG_CMD_BIND);
+
+	return rc ? rc : synq_config(fd, num, 0);
+}
+
+static int config(struct synq *q, uint8_t cmd)
+{
+	return synq_config(mnl_socket_get_fd(q->nl), q->num, cmd);
 }
 
 int synq_bind(struct synq *q, int chan)
@@ -110,9 +144,7 @@ int synq_bind(struct synq *q, int chan)
 		return -ENOTSUP;
 	if (q->chan >= 0)
 		return -EALREADY;
-	rc = config(q, NFQNL_CFG_CMD_BIND);
-	if (rc == 0)
-		rc = config(q, 0);
+	rc = synq_bind_fd(mnl_socket_get_fd(q->nl), q->num);
 	if (rc < 0)
 		return rc;
 	q->chan = chan;
@@ -139,32 +171,45 @@ bool synq_waiting(const struct synq *q)
 	return q->nout > 0;
 }
 
+void synq_give(int fd, uint16_t num, uint32_t mark,
+	       const struct synq_verdict *v, unsigned n)
+{
+	static char buf[SYNQ_BATCH * 64];
+
+	while (n) {
+		struct mnl_nlmsg_batch *b =
+			mnl_nlmsg_batch_start(buf, sizeof(buf));
+		unsigned i;
+
+		if (!b)
+			return;
+		for (i = 0; i < n && i < SYNQ_BATCH; i++) {
+			struct nlmsghdr *nlh = nfq_nlmsg_put(
+				mnl_nlmsg_batch_current(b), NFQNL_MSG_VERDICT,
+				num);
+
+			if (v[i].kind == SYNQ_DROP ||
+			    v[i].kind >= SYNQ_NUM_VERDICTS) {
+				nfq_nlmsg_verdict_put(nlh, v[i].id, NF_DROP);
+			} else {
+				nfq_nlmsg_verdict_put(nlh, v[i].id, NF_ACCEPT);
+				if (v[i].kind != SYNQ_ACCEPT)
+					nfq_nlmsg_verdict_put_mark(
+						nlh, synq_mark(mark, v[i].kind));
+			}
+			mnl_nlmsg_batch_next(b); /* the buffer fits a batch */
+		}
+		to_kernel(fd, mnl_nlmsg_batch_head(b), mnl_nlmsg_batch_size(b));
+		mnl_nlmsg_batch_stop(b);
+		v += i;
+		n -= i;
+	}
+}
+
 /* Give @n verdicts to the kernel, in one message batch. */
 static void give(struct synq *q, const struct synq_verdict *v, unsigned n)
 {
-	static char buf[SYNQ_BATCH * 64];
-	struct mnl_nlmsg_batch *b = mnl_nlmsg_batch_start(buf, sizeof(buf));
-
-	if (!b)
-		return;
-	for (unsigned i = 0; i < n; i++) {
-		struct nlmsghdr *nlh = nfq_nlmsg_put(
-			mnl_nlmsg_batch_current(b), NFQNL_MSG_VERDICT, q->num);
-
-		if (v[i].kind == SYNQ_DROP || v[i].kind >= SYNQ_NUM_VERDICTS) {
-			nfq_nlmsg_verdict_put(nlh, v[i].id, NF_DROP);
-		} else {
-			nfq_nlmsg_verdict_put(nlh, v[i].id, NF_ACCEPT);
-			if (v[i].kind != SYNQ_ACCEPT)
-				nfq_nlmsg_verdict_put_mark(
-					nlh, synq_mark(q->mark, v[i].kind));
-		}
-		if (!mnl_nlmsg_batch_next(b))
-			break; /* cannot happen: the buffer fits SYNQ_BATCH */
-	}
-	mnl_socket_sendto(q->nl, mnl_nlmsg_batch_head(b),
-			  mnl_nlmsg_batch_size(b));
-	mnl_nlmsg_batch_stop(b);
+	synq_give(mnl_socket_get_fd(q->nl), q->num, q->mark, v, n);
 }
 
 void synq_flush(struct synq *q)
@@ -229,34 +274,55 @@ static bool tuple(const uint8_t *p, size_t len, struct synq_tuple *t)
 	return true;
 }
 
+/* What synq_packets() works with, for on_packet(). */
+struct packets {
+	synq_syn_fn fn;
+	void *data;
+};
+
 /* mnl_cb_t: one queued packet */
 static int on_packet(const struct nlmsghdr *nlh, void *data)
 {
-	struct synq *q = data;
+	const struct packets *p = data;
 	struct nlattr *attr[NFQA_MAX + 1] = { NULL };
 	struct nfqnl_msg_packet_hdr *ph;
-	struct synq_syn *s;
+	struct synq_syn s;
+	bool ok;
 
 	if (nfq_nlmsg_parse(nlh, attr) < 0 || !attr[NFQA_PACKET_HDR])
 		return MNL_CB_OK;
 	ph = mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
-	if (q->nout == SYNQ_BATCH) { /* the parent has not taken the last */
-		give(q, &(struct synq_verdict){ ntohl(ph->packet_id),
-						SYNQ_DROP },
+	s.id = ntohl(ph->packet_id);
+	ok = attr[NFQA_PAYLOAD] &&
+	     tuple(mnl_attr_get_payload(attr[NFQA_PAYLOAD]),
+		   mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]), &s.t);
+	p->fn(p->data, &s, ok);
+	return MNL_CB_OK;
+}
+
+void synq_packets(const void *buf, size_t n, synq_syn_fn fn, void *data)
+{
+	struct packets p = { fn, data };
+
+	mnl_cb_run(buf, n, 0, 0, on_packet, &p);
+}
+
+/* synq_syn_fn, in the helper: on to the parent */
+static void relay(void *data, const struct synq_syn *s, bool ok)
+{
+	struct synq *q = data;
+
+	if (!ok || q->nout == SYNQ_BATCH) {
+		/* not one we can read: on unheld; no room: the guest sends
+		 * it again */
+		give(q, &(struct synq_verdict){ s->id, ok ? SYNQ_DROP
+							   : SYNQ_ACCEPT },
 		     1);
-		return MNL_CB_OK;
+		return;
 	}
-	s = &q->out[q->nout];
-	s->id = ntohl(ph->packet_id);
-	if (!attr[NFQA_PAYLOAD] ||
-	    !tuple(mnl_attr_get_payload(attr[NFQA_PAYLOAD]),
-		   mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]), &s->t)) {
-		give(q, &(struct synq_verdict){ s->id, SYNQ_ACCEPT }, 1);
-		return MNL_CB_OK;
-	}
+	q->out[q->nout] = *s;
 	if (++q->nout == SYNQ_BATCH)
 		synq_flush(q);
-	return MNL_CB_OK;
 }
 
 void synq_read(struct synq *q)
@@ -271,7 +337,7 @@ void synq_read(struct synq *q)
 
 		if (n <= 0)
 			break;
-		mnl_cb_run(buf, n, 0, 0, on_packet, q);
+		synq_packets(buf, n, relay, q);
 	}
 	synq_flush(q);
 }
@@ -296,5 +362,7 @@ void synq_close(struct synq *q)
 	synq_unbind(q);
 	if (q->nl)
 		mnl_socket_close(q->nl);
-	q->nl = NULL;
+	if (q->spare)
+		mnl_socket_close(q->spare);
+	q->nl = q->spare = NULL;
 }

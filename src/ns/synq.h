@@ -73,6 +73,7 @@ static inline uint16_t synq_number(uint32_t base)
 /* The queue, on the helper's side. */
 struct synq {
 	struct mnl_socket *nl; /* NETLINK_NETFILTER, NULL if not wanted */
+	struct mnl_socket *spare; /* another, for a parent that may bind it */
 	int chan;	       /* to the parent, -1 until bound */
 	uint16_t num;	       /* queue number */
 	uint32_t mark;	       /* --forward-fwmark */
@@ -80,8 +81,38 @@ struct synq {
 	unsigned nout;
 };
 
-/* Open the netlink socket if @o asks for the bypass; before seccomp. */
+/* Open the netlink sockets if @o asks for the bypass; before seccomp. */
 void synq_open(struct synq *q, const struct opts *o);
+
+/* The spare socket's fd, to send to the parent, or -ENOTSUP; then close
+ * ours. A parent with CAP_NET_ADMIN over the namespace binds the queue on
+ * it and gives its verdicts itself: two wake-ups fewer per connection than
+ * through the helper. */
+int synq_spare_fd(const struct synq *q);
+void synq_close_spare(struct synq *q);
+
+/* The queue's wire, for the helper and for such a parent. */
+
+/**
+ * synq_config() - One NFQNL_MSG_CONFIG message on @fd, acknowledged
+ * @fd:		a NETLINK_NETFILTER socket in the namespace
+ * @num:	the queue
+ * @cmd:	NFQNL_CFG_CMD_BIND or _UNBIND, or 0 for our copy parameters
+ * Return: 0 or the kernel's -errno (-EPERM without CAP_NET_ADMIN there)
+ */
+int synq_config(int fd, uint16_t num, uint8_t cmd);
+
+/* Bind queue @num on @fd, with our copy parameters: 0 or -errno */
+int synq_bind_fd(int fd, uint16_t num);
+
+/* Give @n verdicts on queue @num; @mark: --forward-fwmark. */
+void synq_give(int fd, uint16_t num, uint32_t mark,
+	       const struct synq_verdict *v, unsigned n);
+
+/* For each packet in a buffer read from the queue: @ok false if it is not
+ * a TCP packet we can read (let it go on unheld: SYNQ_ACCEPT). */
+typedef void (*synq_syn_fn)(void *data, const struct synq_syn *s, bool ok);
+void synq_packets(const void *buf, size_t n, synq_syn_fn fn, void *data);
 
 /**
  * synq_bind() - Take the queue, and the channel to the parent

@@ -10,7 +10,8 @@ reports "connected" where libslirp would not. The container's checksummed
 bulk echoes take the kernel path (no bytes through the TAP). `nft flush
 ruleset` in the namespace, during a transfer and before new connections,
 changes none of it. Without nf_tables (a test knob) the forwarder says so
-once and TCP goes through libslirp. With Docker's iptables-nft rules and
+once and TCP goes through libslirp. Under --enable-sandbox (the helper
+relays the queue) the outcomes are the same. With Docker's iptables-nft rules and
 iptables-legacy rules in the namespace, it all still holds. A namespace
 whose lo is down at start (a client that configures it itself, as
 rootlesskit does) has TCP through libslirp until lo comes up, then the
@@ -79,6 +80,19 @@ for masq in (True, False):
         # libslirp cannot answer an address outside its network, so
         # there nothing connects; here it does, and fails as it should
         check(kernel[1] == want, f"a routed container: {kernel[1]}")
+
+# ---- under --enable-sandbox we drop CAP_NET_ADMIN, so the helper reads
+# the queue and relays (without it, we bind the queue ourselves)
+t = Netns("sandboxed")
+f = start(["-c", "--enable-tcp-bypass", "--enable-sandbox",
+           "--enable-seccomp"], t)
+want = [w for _, _, w in DESTS]
+check(outcomes(t) == want, "sandbox and seccomp (the helper relays): the "
+      "same connect outcomes")
+check(bulk(t, "sandbox and seccomp", t) < MiB, "sandbox and seccomp: the "
+      "kernel path")
+f.finish()
+t.close()
 
 # ---- nft flush ruleset: our table is owned by the helper, and stays
 t = Netns("flush")
