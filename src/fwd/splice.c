@@ -236,19 +236,14 @@ static struct splice_listener *listener_slot(struct fwd_splice *s)
  */
 static void install_rules(struct fwd_splice *s)
 {
-	int rc;
-
 	if (s->rules_tried)
 		return;
+	s->rules_err = fwd_splice_rules(s);
 	s->rules_tried = true;
-	rc = helper_transparent(s->helper, s->o->forward_fwmark,
-				s->o->forward_table, s->o->ipv6);
-	s->transparent = rc == 0;
-	s->rules_err = rc;
-	if (rc < 0)
+	if (s->rules_err < 0)
 		log_warn("splice forwards: cannot keep clients' addresses "
 			 "(%s): services will see the namespace's own address",
-			 strerror(-rc));
+			 strerror(-s->rules_err));
 }
 
 int fwd_splice_rules(struct fwd_splice *s)
@@ -257,12 +252,13 @@ int fwd_splice_rules(struct fwd_splice *s)
 
 	if (s->rules_tried)
 		return s->rules_err;
-	/* the bypass, at start: if it fails, the first forward tries again
-	 * (and says so), as it would without the bypass */
+	/* the bypass tries this at start: if it fails, the first forward
+	 * tries again (and says so), as it would without the bypass */
 	rc = helper_transparent(s->helper, s->o->forward_fwmark,
 				s->o->forward_table, s->o->ipv6);
+	s->transparent = rc == 0;
 	if (rc == 0)
-		s->rules_tried = s->transparent = true;
+		s->rules_tried = true;
 	return rc;
 }
 

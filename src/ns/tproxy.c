@@ -274,17 +274,35 @@ static void tcp_to_bypass(const struct tproxy *t, struct nftnl_rule *r,
 		daddr_not(r, 24, &t->skip6, &t->mask6, 16);
 }
 
-/* go on only if the route to the destination leaves by the TAP: what
- * comes in from another interface and would be forwarded there */
-static void routed_to_tap(const struct tproxy *t, struct nftnl_rule *r)
+/* go on only if the packet leaves (@op NFT_CMP_EQ) or does not leave by
+ * the TAP, as routed so far */
+static void oifname_cmp(const struct tproxy *t, struct nftnl_rule *r,
+			uint32_t op)
+{
+	char name[IFNAMSIZ] = "";
+
+	memcpy(name, t->ifname, sizeof(name));
+	meta_load(r, NFT_META_OIFNAME);
+	cmp(r, op, name, sizeof(name));
+}
+
+/* go on only if the packet came in by lo (@op NFT_CMP_EQ), or not */
+static void iif_lo_cmp(struct nftnl_rule *r, uint32_t op)
 {
 	uint32_t lo = LO_IFINDEX;
-	char name[IFNAMSIZ] = "";
-	struct nftnl_expr *e;
 
 	meta_load(r, NFT_META_IIF);
-	cmp(r, NFT_CMP_NEQ, &lo, sizeof(lo));
-	e = expr(r, "fib");
+	cmp(r, op, &lo, sizeof(lo));
+}
+
+/* go on only if the route to the destination leaves by the TAP: what
+ * comes in from another interface and would be forwarded there. A route
+ * lookup: after the cheaper tests */
+static void routed_to_tap(const struct tproxy *t, struct nftnl_rule *r)
+{
+	char name[IFNAMSIZ] = "";
+	struct nftnl_expr *e = expr(r, "fib");
+
 	if (!e)
 		return;
 	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, NFT_REG_1);
@@ -338,6 +356,30 @@ static void to_queue(const struct tproxy *t, struct nftnl_rule *r)
 	nftnl_expr_set_str(e, NFTNL_EXPR_TG_NAME, "NFQUEUE");
 	nftnl_expr_set_u32(e, NFTNL_EXPR_TG_REV, 0);
 	nftnl_expr_set(e, NFTNL_EXPR_TG_INFO, info, sizeof(*info));
+}
+
+/**
+ * ours_only_rule() - Ends @chain at once for packets none of its later
+ * rules is for: in output, whatever does not leave by the TAP; in
+ * prerouting, after the lo rules, whatever came in by lo. The bypass's
+ * own legs over lo are most of the packets, and they skip the conntrack
+ * and socket lookups of the rules after it.
+ * @t:		state
+ * @output:	the output chain's, else prerouting's
+ * Return: the rule, or NULL without memory
+ */
+static struct nftnl_rule *ours_only_rule(const struct tproxy *t, bool output)
+{
+	struct nftnl_rule *r = rule_new(output ? "output" : "prerouting");
+
+	if (!r)
+		return NULL;
+	if (output)
+		oifname_cmp(t, r, NFT_CMP_NEQ);
+	else
+		iif_lo_cmp(r, NFT_CMP_EQ);
+	accept_here(r);
+	return r;
 }
 
 /**
@@ -442,12 +484,10 @@ static struct nftnl_rule *slirp_rule(const struct tproxy *t, const char *chain,
 static struct nftnl_rule *mark_rule(const struct tproxy *t, uint8_t nfproto)
 {
 	struct nftnl_rule *r = rule_new("output");
-	char name[IFNAMSIZ] = "";
 
 	if (!r)
 		return NULL;
-	memcpy(name, t->ifname, sizeof(name));
-	meta_is(r, NFT_META_OIFNAME, name, sizeof(name));
+	oifname_cmp(t, r, NFT_CMP_EQ);
 	tcp_to_bypass(t, r, nfproto);
 	mark_set(r, t->mark);
 	return r;
@@ -465,18 +505,17 @@ static struct nftnl_rule *gate_rule(const struct tproxy *t, uint8_t nfproto,
 				    bool forwarded)
 {
 	struct nftnl_rule *r = rule_new(forwarded ? "gate_in" : "gate_out");
-	char name[IFNAMSIZ] = "";
 
 	if (!r)
 		return NULL;
-	if (forwarded) {
-		routed_to_tap(t, r);
-	} else {
-		memcpy(name, t->ifname, sizeof(name));
-		meta_is(r, NFT_META_OIFNAME, name, sizeof(name));
-	}
+	if (forwarded)
+		iif_lo_cmp(r, NFT_CMP_NEQ);
+	else
+		oifname_cmp(t, r, NFT_CMP_EQ);
 	tcp_to_bypass(t, r, nfproto);
 	syn_only(r);
+	if (forwarded)
+		routed_to_tap(t, r);
 	to_queue(t, r);
 	return r;
 }
@@ -558,17 +597,17 @@ static struct nftnl_rule *tproxy_rule(const struct tproxy *t, uint8_t nfproto,
 				      uint16_t port, bool forwarded)
 {
 	struct nftnl_rule *r = rule_new("prerouting");
-	uint32_t lo = LO_IFINDEX;
 	uint8_t tcp = IPPROTO_TCP;
 
 	if (!r)
 		return NULL;
 	if (forwarded) {
-		routed_to_tap(t, r);
+		iif_lo_cmp(r, NFT_CMP_NEQ);
 		tcp_to_bypass(t, r, nfproto);
+		routed_to_tap(t, r);
 		mark_set(r, t->mark);
 	} else {
-		meta_is(r, NFT_META_IIF, &lo, sizeof(lo));
+		iif_lo_cmp(r, NFT_CMP_EQ);
 		meta_is(r, NFT_META_MARK, &t->mark, sizeof(t->mark));
 		meta_is(r, NFT_META_L4PROTO, &tcp, 1);
 		daddr_not_local(r);
@@ -731,23 +770,36 @@ static void install_body(struct tproxy *t, struct mnl_nlmsg_batch *b,
 		put_rule(t, b, reject_rule(t, "reject_out", kinds[i]));
 		put_rule(t, b, reject_rule(t, "reject_in", kinds[i]));
 	}
+	/* output: not the TAP's, done; answers, orphans and libslirp's
+	 * connections, done; then mark */
+	put_rule(t, b, ours_only_rule(t, true));
 	put_rule(t, b, reply_rule("output"));
-	put_rule(t, b, reply_rule("prerouting"));
 	put_rule(t, b, orphan_rule());
-	for (int i = 0; i < 2; i++) {
-		put_rule(t, b, slirp_rule(t, i ? "prerouting" : "output", true));
-		put_rule(t, b, slirp_rule(t, i ? "prerouting" : "output", false));
-	}
+	put_rule(t, b, slirp_rule(t, "output", true));
+	put_rule(t, b, slirp_rule(t, "output", false));
+	for (int f = 0; f < 2; f++)
+		if (ports[f])
+			put_rule(t, b, mark_rule(t, f ? NFPROTO_IPV6
+						      : NFPROTO_IPV4));
+	/* prerouting: lo's to the listeners, then done with lo; what comes
+	 * from elsewhere as in output, then to the listeners */
+	for (int f = 0; f < 2; f++)
+		if (ports[f])
+			put_rule(t, b, tproxy_rule(t, f ? NFPROTO_IPV6
+						       : NFPROTO_IPV4,
+						   ports[f], false));
+	put_rule(t, b, ours_only_rule(t, false));
+	put_rule(t, b, reply_rule("prerouting"));
+	put_rule(t, b, slirp_rule(t, "prerouting", true));
+	put_rule(t, b, slirp_rule(t, "prerouting", false));
 	for (int f = 0; f < 2; f++) {
 		uint8_t nfproto = f ? NFPROTO_IPV6 : NFPROTO_IPV4;
 
 		if (!ports[f])
 			continue;
+		put_rule(t, b, tproxy_rule(t, nfproto, ports[f], true));
 		put_rule(t, b, gate_rule(t, nfproto, false));
 		put_rule(t, b, gate_rule(t, nfproto, true));
-		put_rule(t, b, mark_rule(t, nfproto));
-		put_rule(t, b, tproxy_rule(t, nfproto, ports[f], false));
-		put_rule(t, b, tproxy_rule(t, nfproto, ports[f], true));
 	}
 }
 
