@@ -143,7 +143,7 @@ static int setup(struct ctx *c, int tapfd, struct err *e)
 	if (o->sandbox && (rc = sandbox_enter_userns(o, e)) < 0)
 		return rc;
 	rc = loop_init(c, tapfd, e);
-	if (!rc && o->sandbox && (rc = sandbox_apply(e)) < 0)
+	if (!rc && o->sandbox && (rc = sandbox_apply(o, e)) < 0)
 		err_set(e, rc, "%s\ncreate_sandbox failed", e->msg);
 	if (!rc && o->seccomp && (rc = seccomp_apply(e)) < 0)
 		err_set(e, rc, "%s\nenable_seccomp failed", e->msg);

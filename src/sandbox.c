@@ -26,6 +26,9 @@
 #include "options.h"
 #include "sandbox.h"
 
+/* sandbox_enter_userns() made us root in the target's user namespace */
+static bool in_target_userns;
+
 int sandbox_enter_userns(const struct opts *o, struct err *e)
 {
 	char path[PATH_MAX];
@@ -58,7 +61,13 @@ int sandbox_enter_userns(const struct opts *o, struct err *e)
 		return err_set(e, -errno, "setegid(0)");
 	if (seteuid(0) < 0)
 		return err_set(e, -errno, "seteuid(0)");
+	in_target_userns = true;
 	return 0;
+}
+
+bool sandbox_keeps_net_admin(const struct opts *o)
+{
+	return !o->sandbox || (o->tcp_bypass && in_target_userns);
 }
 
 /**
@@ -172,12 +181,14 @@ static int new_root(struct err *e)
 }
 
 /**
- * drop_caps() - no_new_privs, and no capability but @keep, bounding set too
- * @keep:	the one to keep
+ * drop_caps() - no_new_privs, and no capability but those in @keep,
+ * bounding set too
+ * @keep:	the ones to keep
+ * @n:		how many
  * @e:		message on failure
  * Return: 0 or -errno
  */
-static int drop_caps(cap_value_t keep, struct err *e)
+static int drop_caps(const cap_value_t *keep, int n, struct err *e)
 {
 	cap_t caps;
 	int rc = 0;
@@ -185,34 +196,47 @@ static int drop_caps(cap_value_t keep, struct err *e)
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return err_set(e, -errno, "cannot set no_new_privs");
 	cap_reset_ambient();
-	for (cap_value_t c = 0; c <= CAP_LAST_CAP; c++)
-		if (c != keep && cap_drop_bound(c) < 0 && errno != EINVAL)
+	for (cap_value_t c = 0; c <= CAP_LAST_CAP; c++) {
+		bool kept = false;
+
+		for (int i = 0; i < n; i++)
+			kept |= keep[i] == c;
+		if (!kept && cap_drop_bound(c) < 0 && errno != EINVAL)
 			return err_set(e, -errno, "cannot drop capability %d",
 				       c);
+	}
 	caps = cap_init();
 	if (!caps)
 		return err_set(e, -ENOMEM, "cap_init");
-	if (cap_set_flag(caps, CAP_EFFECTIVE, 1, &keep, CAP_SET) < 0 ||
-	    cap_set_flag(caps, CAP_PERMITTED, 1, &keep, CAP_SET) < 0 ||
-	    cap_set_flag(caps, CAP_INHERITABLE, 1, &keep, CAP_SET) < 0 ||
+	if (cap_set_flag(caps, CAP_EFFECTIVE, n, keep, CAP_SET) < 0 ||
+	    cap_set_flag(caps, CAP_PERMITTED, n, keep, CAP_SET) < 0 ||
+	    cap_set_flag(caps, CAP_INHERITABLE, n, keep, CAP_SET) < 0 ||
 	    cap_set_proc(caps) < 0)
 		rc = err_set(e, -errno, "cannot set capabilities");
 	cap_free(caps);
 	return rc;
 }
 
-int sandbox_apply(struct err *e)
+int sandbox_apply(const struct opts *o, struct err *e)
 {
+	/* in the target's user namespace, CAP_NET_ADMIN is power over the
+	 * namespace we serve, which its own root holds already, and nothing
+	 * over the host's; the kernel path's SYN verdicts need it on every
+	 * call (sandbox_keeps_net_admin()). As root it would be the host's,
+	 * so root drops it as slirp4netns does. */
+	const cap_value_t keep[] = { CAP_NET_BIND_SERVICE, CAP_NET_ADMIN };
 	int rc = new_root(e);
 
-	return rc ? rc : drop_caps(CAP_NET_BIND_SERVICE, e);
+	return rc ? rc
+		  : drop_caps(keep, sandbox_keeps_net_admin(o) ? 2 : 1, e);
 }
 
 int sandbox_helper_apply(struct err *e)
 {
+	const cap_value_t keep = CAP_NET_ADMIN;
 	int rc = empty_root(e);
 
-	return rc ? rc : drop_caps(CAP_NET_ADMIN, e);
+	return rc ? rc : drop_caps(&keep, 1, e);
 }
 
 static const char *const denied[] = {

@@ -2,6 +2,8 @@
 #ifndef S4_SANDBOX_H
 #define S4_SANDBOX_H
 
+#include <stdbool.h>
+
 #include "err.h"
 
 struct opts;
@@ -19,12 +21,25 @@ struct opts;
 int sandbox_enter_userns(const struct opts *o, struct err *e);
 
 /**
+ * sandbox_keeps_net_admin() - Whether we hold CAP_NET_ADMIN over the target
+ * namespace for good: without --enable-sandbox, or in the target's user
+ * namespace (non-root) while the kernel path is on
+ * @o:		options
+ *
+ * Call after sandbox_enter_userns().
+ * Return: true if so
+ */
+bool sandbox_keeps_net_admin(const struct opts *o);
+
+/**
  * sandbox_apply() - A mount namespace with only /etc and /run, read-only,
- * and no capability but CAP_NET_BIND_SERVICE
+ * and no capability but CAP_NET_BIND_SERVICE, and CAP_NET_ADMIN where
+ * sandbox_keeps_net_admin() says
+ * @o:		options
  * @e:		slirp4netns's message on failure
  * Return: 0 or -errno
  */
-int sandbox_apply(struct err *e);
+int sandbox_apply(const struct opts *o, struct err *e);
 
 /**
  * sandbox_helper_apply() - Confine the helper, which lives in the target's

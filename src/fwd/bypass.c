@@ -40,6 +40,7 @@
 #include "../ns/helper.h"
 #include "../ns/synq.h"
 #include "../options.h"
+#include "../sandbox.h"
 #include "../timers.h"
 #include "bypass.h"
 #include "gate.h"
@@ -225,11 +226,11 @@ static int dial(const void *opaque, int cfd, struct sockaddr_storage *to,
 static struct gate_queue queue(struct bypass *b, int chan[2])
 {
 	uint16_t num = synq_number(b->o->forward_fwmark);
-	/* --enable-sandbox drops our capabilities after this: a verdict
-	 * needs CAP_NET_ADMIN every time, not only at the bind */
-	struct gate_queue q = { .fd = b->o->sandbox
-					      ? -EPERM
-					      : helper_synq_socket(b->helper),
+	/* a verdict needs CAP_NET_ADMIN every time, not only at the bind,
+	 * and root's --enable-sandbox drops it after this */
+	struct gate_queue q = { .fd = sandbox_keeps_net_admin(b->o)
+					      ? helper_synq_socket(b->helper)
+					      : -EPERM,
 				.direct = true,
 				.num = num,
 				.mark = b->o->forward_fwmark };

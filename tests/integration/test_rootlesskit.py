@@ -7,8 +7,11 @@ from inside to a server on the (isolated) host's loopback, and from the host
 through a published port to a service inside, and from a container behind
 a masqueraded veth inside rootlesskit's namespace. With --enable-tcp-bypass
 (a wrapper as --slirp4netns-binary) outbound TCP takes the kernel path
-(next to nothing crosses the TAP), from the container too, and with IPv6,
-where rootlesskit brings lo up only after we are ready."""
+(next to nothing crosses the TAP), from the container too, with IPv6, where
+rootlesskit brings lo up only after we are ready, and under the sandbox,
+where the forwarder keeps CAP_NET_ADMIN in rootlesskit's user namespace
+for the kernel path's verdicts (and nothing but CAP_NET_BIND_SERVICE
+without the kernel path)."""
 import json
 from nslib import *
 
@@ -106,6 +109,30 @@ KERNEL = os.path.join(tmp, "s4-kernel-path")
 with open(KERNEL, "w") as fh:
     fh.write(f'#!/bin/sh\nexec "{S4}" --enable-tcp-bypass "$@"\n')
 os.chmod(KERNEL, 0o755)
+CAP_NET_BIND_SERVICE, CAP_NET_ADMIN = 1 << 10, 1 << 12
+
+
+def forwarder_caps(pid):
+    """CapEff of the slirp4netns that rootlesskit (pid) started: the
+    first of that name among its descendants, not its helper"""
+    todo = [pid]
+    while todo:
+        p = todo.pop(0)
+        try:
+            comm = open(f"/proc/{p}/comm").read().strip()
+        except OSError:
+            continue
+        if comm == "slirp4netns":
+            for line in open(f"/proc/{p}/status"):
+                if line.startswith("CapEff:"):
+                    return int(line.split()[1], 16)
+        try:  # every thread's (rootlesskit's are Go's); not the
+            # forwarder's, which is never dumpable
+            for task in os.listdir(f"/proc/{p}/task"):
+                todo += open(f"/proc/{p}/task/{task}/children").read().split()
+        except OSError:
+            pass
+    fail(f"no slirp4netns under rootlesskit {pid}")
 
 
 def run(name, flags, port_driver="slirp4netns", gw="10.0.2.2",
@@ -159,11 +186,17 @@ def run(name, flags, port_driver="slirp4netns", gw="10.0.2.2",
         sent, got, n = json.loads(cres).split()
         check(sent == got, f"{name}: from a container behind a veth "
               "inside, 300 kB echoed")
-        if binary == KERNEL:
+        if cfg["kernel"]:
             tapped = int(out["TAP"])
             check(tapped < 100000 and int(ctapped) < 100000,
                   f"{name}: both by the kernel path ({tapped} and "
                   f"{ctapped} B through the TAP)")
+    if "--slirp4netns-sandbox=true" in flags:
+        caps, want = forwarder_caps(p.pid), CAP_NET_BIND_SERVICE
+        if cfg["kernel"]:
+            want |= CAP_NET_ADMIN
+        check(caps == want, f"{name}: the sandboxed forwarder's "
+              f"capabilities are {caps:#x} (want {want:#x})")
     data = os.urandom(200000)
     check(tcp_roundtrip("127.0.0.1", 18080, data) == data,
           f"{name}: host -> published port, 200 kB echoed")
@@ -184,3 +217,5 @@ run("cidr", ["--cidr=10.41.0.0/16"], gw="10.41.0.2")
 run("ipv6", ["--ipv6"], v6=True)
 run("kernel-path", [], binary=KERNEL)
 run("kernel-path-ipv6", ["--ipv6"], v6=True, binary=KERNEL)
+run("kernel-path-sandbox", ["--slirp4netns-sandbox=true",
+                            "--slirp4netns-seccomp=true"], binary=KERNEL)
