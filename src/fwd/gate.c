@@ -4,8 +4,8 @@
  * DOC: Theory of Operation
  * The helper holds each new outbound SYN in the namespace's netfilter
  * queue and sends us its id and addresses (ns/synq.c); where we hold
- * CAP_NET_ADMIN over the namespace (not under --enable-sandbox) we bind
- * the queue ourselves and read it directly (@direct), two wake-ups fewer
+ * CAP_NET_ADMIN over the namespace for good (sandbox_keeps_net_admin():
+ * not under root's --enable-sandbox) we bind the queue ourselves and read it directly (@direct), two wake-ups fewer
  * per connection, and our verdicts go straight to the kernel. For each we
  * connect a host socket to where libslirp would (the dial function,
  * bypass.c), and answer with a verdict, as libslirp's tcp_input() and

@@ -10,12 +10,12 @@ reports "connected" where libslirp would not. The container's checksummed
 bulk echoes take the kernel path (no bytes through the TAP). `nft flush
 ruleset` in the namespace, during a transfer and before new connections,
 changes none of it. Without nf_tables (a test knob) the forwarder says so
-once and TCP goes through libslirp. Under --enable-sandbox (the helper
-relays the queue) the outcomes are the same. With Docker's iptables-nft rules and
-iptables-legacy rules in the namespace, it all still holds. A namespace
-whose lo is down at start (a client that configures it itself, as
-rootlesskit does) has TCP through libslirp until lo comes up, then the
-kernel path."""
+once and TCP goes through libslirp. Under root's --enable-sandbox (the
+helper relays the queue) the outcomes are the same. With Docker's
+iptables-nft rules and iptables-legacy rules in the namespace, it all
+still holds. A namespace whose lo is down at start (a client that
+configures it itself, as rootlesskit does) has TCP through libslirp until
+lo comes up, then the kernel path."""
 from nslib import *
 
 isolate()
@@ -81,8 +81,9 @@ for masq in (True, False):
         # there nothing connects; here it does, and fails as it should
         check(kernel[1] == want, f"a routed container: {kernel[1]}")
 
-# ---- under --enable-sandbox we drop CAP_NET_ADMIN, so the helper reads
-# the queue and relays (without it, we bind the queue ourselves)
+# ---- under --enable-sandbox as root (as here) we drop CAP_NET_ADMIN, so
+# the helper reads the queue and relays (without it, or as non-root, we
+# bind the queue ourselves: test_rootlesskit.py)
 t = Netns("sandboxed")
 f = start(["-c", "--enable-tcp-bypass", "--enable-sandbox",
            "--enable-seccomp"], t)
