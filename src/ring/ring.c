@@ -487,7 +487,8 @@ void ring_busy_poll(struct ring *r, unsigned max_us)
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
 	spin_init(&r->spin, r->uring ? max_us : 0);
-	spin_watch(&r->spin, "/proc/loadavg", ncpu > 0 ? ncpu : 0);
+	spin_watch(&r->spin, "/proc/pressure/cpu", "/proc/loadavg",
+		   ncpu > 0 ? ncpu : 0);
 }
 
 static uint64_t now_ns(void)

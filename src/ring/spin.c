@@ -20,17 +20,25 @@
  * libslirp timer) says nothing about traffic unless it was long.
  *
  * Polling must never take a CPU that a task of the workload wants. On two
- * cores, one stream from the namespace through libslirp has three busy
- * tasks (the sender, us, the host's receiver): a CPU that polls is never
- * idle, so the scheduler puts the woken receiver next to the sender, and
- * the stream ran at 0.55x of --busy-poll=0 (yielding between polls did
- * not help: placement looks for an idle CPU, not a yielding one). So the
- * loop polls only while the tasks ready to run, us included, are no more
- * than the CPUs (/proc/loadavg, read once a millisecond): the same
- * benchmark run then kept every throughput row at or above
- * --busy-poll=0 (that stream 1.06x) and the latency and connection-rate
- * gains of polling (0.40x, 1.34x).
+ * cores, one stream from the namespace has three busy tasks (the sender,
+ * us, the host's receiver): a CPU that polls is never idle, so the
+ * scheduler puts the woken receiver next to the sender, and that stream
+ * ran at 0.55x of --busy-poll=0 (yielding between polls did not help:
+ * placement looks for an idle CPU, not a yielding one). So the loop polls
+ * only while no task has waited for a CPU: the kernel's pressure stall
+ * information (/proc/pressure/cpu, "some" total) counts every microsecond
+ * in which a runnable task was not running, the harm itself, over the
+ * whole interval, where a count of runnable tasks (/proc/loadavg, the
+ * fallback for kernels without PSI) is one instant's, taken while we run.
+ * It is read at most once a millisecond. More than a tenth of the time
+ * waited says no (a bulk stream on two cores waits ~40%, request/response
+ * traffic 2-4%). Our own polling can be what makes others wait, and then
+ * the next quiet sample says yes again: so a contended sample taken while
+ * polling was allowed doubles how long the answer holds (1 ms up to
+ * 64 ms), and only a clean one while polling resets it. A workload we
+ * would hurt pays at most 1 ms of it every 64 ms.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,27 +50,80 @@ void spin_init(struct spin *s, unsigned max_us)
 {
 	s->max_ns = (uint64_t)max_us * 1000;
 	s->ns = 0;
-	s->loadavg = -1;
+	s->src = -1;
+	s->psi = false;
 	s->ncpu = 0;
 	s->sampled_ns = 0;
+	s->stall_us = 0;
+	s->hold_ns = SPIN_SAMPLE_NS;
 	s->spare = true;
 }
 
-void spin_watch(struct spin *s, const char *loadavg, unsigned ncpu)
+/**
+ * read_src() - The source's text, from its start
+ * @s:		window
+ * @buf:	room for it
+ * @len:	size of @buf
+ *
+ * Return: bytes read (NUL-terminated), or 0 on failure
+ */
+static size_t read_src(struct spin *s, char *buf, size_t len)
+{
+	ssize_t n = pread(s->src, buf, len - 1, 0);
+
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return (size_t)n;
+}
+
+/**
+ * open_psi() - Take @pressure as the source if it reads as PSI (a kernel
+ * built with it but booted psi=0 has the file and refuses reads)
+ * @s:		window
+ * @pressure:	its path
+ *
+ * Return: whether it did
+ */
+static bool open_psi(struct spin *s, const char *pressure)
+{
+	char buf[256];
+
+	s->src = open(pressure, O_RDONLY | O_CLOEXEC);
+	if (s->src < 0)
+		return false;
+	if (read_src(s, buf, sizeof(buf)) && spin_stall_us(buf) >= 0) {
+		s->psi = true;
+		return true;
+	}
+	close(s->src);
+	s->src = -1;
+	return false;
+}
+
+void spin_watch(struct spin *s, const char *pressure, const char *loadavg,
+		unsigned ncpu)
 {
 	spin_free(s);
-	if (!s->max_ns || !ncpu)
+	if (!s->max_ns)
 		return;
-	s->loadavg = open(loadavg, O_RDONLY | O_CLOEXEC);
-	s->ncpu = ncpu;
 	s->sampled_ns = 0;
+	s->hold_ns = SPIN_SAMPLE_NS;
+	s->spare = true;
+	if (pressure && open_psi(s, pressure))
+		return;
+	if (!ncpu)
+		return;
+	s->src = open(loadavg, O_RDONLY | O_CLOEXEC);
+	s->ncpu = ncpu;
 }
 
 void spin_free(struct spin *s)
 {
-	if (s->loadavg >= 0)
-		close(s->loadavg);
-	s->loadavg = -1;
+	if (s->src >= 0)
+		close(s->src);
+	s->src = -1;
+	s->psi = false;
 }
 
 int spin_runnable(const char *loadavg)
@@ -78,27 +139,93 @@ int spin_runnable(const char *loadavg)
 	return atoi(p);
 }
 
-bool spin_cpu_spare(struct spin *s, uint64_t now_ns)
+int64_t spin_stall_us(const char *pressure)
 {
-	char buf[128];
-	ssize_t n;
-	int running;
+	const char *p = strstr(pressure, "some ");
+	const char *nl, *total;
+	unsigned long long v;
+	char *end;
 
-	if (s->loadavg < 0)
-		return true;
-	if (s->sampled_ns && now_ns - s->sampled_ns < SPIN_SAMPLE_NS)
-		return s->spare;
-	s->sampled_ns = now_ns;
-	n = pread(s->loadavg, buf, sizeof(buf) - 1, 0);
-	if (n <= 0)
-		return s->spare;
-	buf[n] = '\0';
-	running = spin_runnable(buf);
-	if (running >= 0)
-		s->spare = (unsigned)running <= s->ncpu;
-	return s->spare;
+	if (p != pressure && (!p || p[-1] != '\n'))
+		return -1;
+	nl = strchr(p, '\n');
+	total = strstr(p, " total=");
+	if (!total || (nl && total > nl))
+		return -1;
+	total += strlen(" total=");
+	if (*total < '0' || *total > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(total, &end, 10);
+	if (errno || (*end && *end != '\n' && *end != ' ') || v > INT64_MAX)
+		return -1;
+	return (int64_t)v;
 }
 
+/**
+ * psi_spare() - From a fresh PSI reading: had tasks waited for a CPU no
+ * more than 1/SPIN_STALL_DIV of the time since the last one?
+ * @s:		window (its last reading)
+ * @now_ns:	now
+ * @stall_us:	the reading's total
+ *
+ * The first reading has nothing to compare with and says yes.
+ * Return: whether a CPU was to spare
+ */
+static bool psi_spare(struct spin *s, uint64_t now_ns, uint64_t stall_us)
+{
+	uint64_t last = s->stall_us;
+
+	s->stall_us = stall_us;
+	if (!s->sampled_ns || stall_us < last)
+		return true;
+	return (stall_us - last) * 1000 * SPIN_STALL_DIV <=
+	       now_ns - s->sampled_ns;
+}
+
+/**
+ * sample() - Read the source once more, and decide
+ * @s:		window
+ * @now_ns:	now
+ */
+static void sample(struct spin *s, uint64_t now_ns)
+{
+	char buf[256];
+	bool spare;
+	int64_t v;
+
+	if (!read_src(s, buf, sizeof(buf)))
+		return;
+	if (!s->psi) {
+		v = spin_runnable(buf);
+		s->sampled_ns = now_ns;
+		if (v >= 0)
+			s->spare = (uint64_t)v <= s->ncpu;
+		return;
+	}
+	v = spin_stall_us(buf);
+	if (v < 0)
+		return;
+	spare = psi_spare(s, now_ns, (uint64_t)v);
+	s->sampled_ns = now_ns;
+	/* only what happened while we were allowed to poll moves the hold */
+	if (s->spare && !spare && s->hold_ns < SPIN_HOLD_MAX_NS)
+		s->hold_ns *= 2;
+	else if (s->spare && spare)
+		s->hold_ns = SPIN_SAMPLE_NS;
+	s->spare = spare;
+}
+
+bool spin_cpu_spare(struct spin *s, uint64_t now_ns)
+{
+	uint64_t every = s->spare ? SPIN_SAMPLE_NS : s->hold_ns;
+
+	if (s->src < 0)
+		return true;
+	if (!s->sampled_ns || now_ns - s->sampled_ns >= every)
+		sample(s, now_ns);
+	return s->spare;
+}
 void spin_adapt(struct spin *s, uint64_t slept_ns, bool timed_out)
 {
 	if (!s->max_ns)

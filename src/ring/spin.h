@@ -11,31 +11,42 @@ struct spin {
 	uint64_t max_ns; /* 0: never poll */
 	uint64_t ns;	 /* the window now, 0..max_ns */
 	/* whether a CPU is free for it (spin_cpu_spare()) */
-	int loadavg;	 /* /proc/loadavg, or -1: always */
-	unsigned ncpu;
-	uint64_t sampled_ns;
+	int src;	     /* /proc/pressure/cpu or /proc/loadavg; -1: always */
+	bool psi;	     /* src is the pressure file */
+	unsigned ncpu;	     /* for loadavg */
+	uint64_t sampled_ns; /* when src was last read */
+	uint64_t stall_us;   /* PSI's "some" total then */
+	uint64_t hold_ns;    /* after a contended sample, read again this late */
 	bool spare;
 };
 
 enum {
 	SPIN_START_NS = 10 * 1000,
 	SPIN_DEFAULT_US = 50,
-	SPIN_SAMPLE_NS = 1000 * 1000, /* how often to read /proc/loadavg */
+	SPIN_SAMPLE_NS = 1000 * 1000, /* how often to read src */
+	SPIN_HOLD_MAX_NS = 64 * SPIN_SAMPLE_NS,
+	/* a sample in which tasks waited for a CPU more than 1/SPIN_STALL_DIV
+	 * of the time is contended: a bulk stream on two cores waits ~40%,
+	 * request/response traffic 2-4% */
+	SPIN_STALL_DIV = 10,
 };
 
 /* The window, closed; polling not allowed to take a CPU from anyone. */
 void spin_init(struct spin *s, unsigned max_us);
 
 /**
- * spin_watch() - Poll only while a CPU is free: open @loadavg now (before
- * any sandbox), for spin_cpu_spare()
+ * spin_watch() - Poll only while no task waits for a CPU: open @pressure
+ * (or, where the kernel has no PSI, @loadavg) now, before any sandbox, for
+ * spin_cpu_spare()
  * @s:		window
- * @loadavg:	"/proc/loadavg" (tests give a file of their own)
+ * @pressure:	"/proc/pressure/cpu" (tests give files of their own)
+ * @loadavg:	"/proc/loadavg"
  * @ncpu:	CPUs online
  *
- * Without it (or if it cannot be opened), polling is always allowed.
+ * Without either, polling is always allowed.
  */
-void spin_watch(struct spin *s, const char *loadavg, unsigned ncpu);
+void spin_watch(struct spin *s, const char *pressure, const char *loadavg,
+		unsigned ncpu);
 void spin_free(struct spin *s);
 
 /**
@@ -44,8 +55,10 @@ void spin_free(struct spin *s);
  * @s:		window
  * @now_ns:	CLOCK_MONOTONIC
  *
- * Yes while the tasks ready to run, us included, are no more than the
- * CPUs; the count is read at most once every SPIN_SAMPLE_NS.
+ * With PSI: yes while tasks waited for a CPU no more than 1/SPIN_STALL_DIV
+ * of the time since the last read (at most one every SPIN_SAMPLE_NS; after
+ * a contended one, later, see spin.c). With loadavg: yes while the tasks
+ * ready to run, us included, are no more than the CPUs.
  * Return: whether it may
  */
 bool spin_cpu_spare(struct spin *s, uint64_t now_ns);
@@ -53,6 +66,10 @@ bool spin_cpu_spare(struct spin *s, uint64_t now_ns);
 /* The count of runnable tasks in a /proc/loadavg line ("0.1 0.2 0.3 R/T
  * PID"), or -1 if there is none. */
 int spin_runnable(const char *loadavg);
+
+/* The "some" line's total=, in microseconds, of /proc/pressure/cpu's text,
+ * or -1 if there is none. */
+int64_t spin_stall_us(const char *pressure);
 
 /**
  * spin_adapt() - After the loop slept, resize the window

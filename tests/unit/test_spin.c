@@ -101,7 +101,7 @@ Test(spin, polls_only_with_a_cpu_to_spare)
 	spin_init(&s, 50);
 	cr_assert(spin_cpu_spare(&s, t), "not watching: always");
 	loadavg_says(path, "0.50 0.40 0.30 2/100 1234\n");
-	spin_watch(&s, path, 2);
+	spin_watch(&s, "/nonexistent/pressure", path, 2);
 	cr_assert(spin_cpu_spare(&s, t), "us and one more on two CPUs");
 	loadavg_says(path, "2.50 0.40 0.30 3/100 1234\n");
 	cr_assert(spin_cpu_spare(&s, t + SPIN_SAMPLE_NS / 2),
@@ -111,7 +111,7 @@ Test(spin, polls_only_with_a_cpu_to_spare)
 	loadavg_says(path, "2.50 0.40 0.30 1/100 1234\n");
 	cr_assert(spin_cpu_spare(&s, t + 2 * SPIN_SAMPLE_NS), "free again");
 	spin_free(&s);
-	cr_assert_eq(s.loadavg, -1);
+	cr_assert_eq(s.src, -1);
 	unlink(path);
 }
 
@@ -120,6 +120,123 @@ Test(spin, off_watches_nothing)
 	struct spin s;
 
 	spin_init(&s, 0);
-	spin_watch(&s, "/proc/loadavg", 2);
-	cr_assert_eq(s.loadavg, -1, "--busy-poll=0 opens no file");
+	spin_watch(&s, "/proc/pressure/cpu", "/proc/loadavg", 2);
+	cr_assert_eq(s.src, -1, "--busy-poll=0 opens no file");
+}
+
+/* /proc/pressure/cpu as kernels print it (the "full" line since 5.13) */
+#define PSI(some_us)                                                      \
+	"some avg10=0.04 avg60=1.20 avg300=0.68 total=" some_us "\n"      \
+	"full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
+
+Test(spin, stall_from_pressure)
+{
+	cr_assert_eq(spin_stall_us(PSI("2972706")), 2972706);
+	cr_assert_eq(spin_stall_us("some avg10=0.00 total=0\n"), 0);
+	cr_assert_eq(spin_stall_us("full avg10=0.00 total=5\n"), -1,
+		     "only the some line counts");
+	cr_assert_eq(spin_stall_us("some avg10=0.00\nfull total=5\n"), -1,
+		     "total= of another line");
+	cr_assert_eq(spin_stall_us("some avg10=0.00 total=\n"), -1);
+	cr_assert_eq(spin_stall_us("some avg10=0.00 total=12x\n"), -1);
+	cr_assert_eq(spin_stall_us("xsome avg10=0.00 total=3\n"), -1);
+	cr_assert_eq(spin_stall_us(""), -1);
+}
+
+/* With PSI: polling stops once tasks waited for a CPU more than a tenth of
+ * the time; contention seen while polling was allowed holds the answer
+ * twice as long each time, and a clean sample while polling resets it. */
+Test(spin, polls_only_while_no_task_waits)
+{
+	char path[] = "/tmp/s4-pressure-XXXXXX";
+	int fd = mkstemp(path);
+	const uint64_t ms = SPIN_SAMPLE_NS;
+	uint64_t t = 5 * ms;
+	struct spin s;
+
+	cr_assert(fd >= 0);
+	close(fd);
+	spin_init(&s, 50);
+	loadavg_says(path, PSI("1000"));
+	spin_watch(&s, path, "/nonexistent/loadavg", 2);
+	cr_assert(s.psi, "PSI preferred to loadavg");
+	cr_assert(spin_cpu_spare(&s, t), "first reading: yes");
+	loadavg_says(path, PSI("1100"));
+	cr_assert(spin_cpu_spare(&s, t + ms), "100 us of 1 ms waited: yes");
+	loadavg_says(path, PSI("1600"));
+	cr_assert(spin_cpu_spare(&s, t + ms + ms / 2),
+		  "within a sample period: the last answer");
+	cr_assert_not(spin_cpu_spare(&s, t + 2 * ms), "500 us of 1 ms: no");
+	cr_assert_eq(s.hold_ns, 2 * ms, "contended while polling: held 2 ms");
+	cr_assert_not(spin_cpu_spare(&s, t + 3 * ms), "still held");
+	cr_assert(spin_cpu_spare(&s, t + 4 * ms), "quiet 2 ms later: yes");
+	cr_assert_eq(s.hold_ns, 2 * ms, "quiet while held resets nothing");
+	loadavg_says(path, PSI("2100"));
+	cr_assert_not(spin_cpu_spare(&s, t + 5 * ms), "our polling again");
+	cr_assert_eq(s.hold_ns, 4 * ms);
+	t += 5 * ms + 4 * ms;
+	cr_assert(spin_cpu_spare(&s, t), "quiet after the hold");
+	loadavg_says(path, PSI("2150"));
+	cr_assert(spin_cpu_spare(&s, t + ms), "50 us of 1 ms while polling");
+	cr_assert_eq(s.hold_ns, ms, "clean while polling: reset");
+	loadavg_says(path, PSI("10"));
+	cr_assert(spin_cpu_spare(&s, t + 2 * ms), "a total that went back: yes");
+	spin_free(&s);
+	unlink(path);
+}
+
+/* A workload our polling itself hurts (tasks wait half the time we are
+ * allowed to poll, never otherwise): the holds grow to SPIN_HOLD_MAX_NS,
+ * and over a second we are allowed to poll a few percent of it at most. */
+Test(spin, polling_that_hurts_backs_off)
+{
+	char path[] = "/tmp/s4-pressure-XXXXXX";
+	int fd = mkstemp(path);
+	const uint64_t step = SPIN_SAMPLE_NS / 10;
+	uint64_t t = SPIN_SAMPLE_NS, stall = 0, allowed = 0;
+	char line[128];
+	struct spin s;
+
+	cr_assert(fd >= 0);
+	close(fd);
+	loadavg_says(path, PSI("0"));
+	spin_init(&s, 50);
+	spin_watch(&s, path, "/nonexistent/loadavg", 2);
+	for (int i = 0; i < 10000; i++, t += step) {
+		bool yes = spin_cpu_spare(&s, t);
+
+		allowed += yes ? step : 0;
+		stall += yes ? step / 2 / 1000 : 0;
+		snprintf(line, sizeof(line),
+			 "some avg10=0 avg60=0 avg300=0 total=%llu\n",
+			 (unsigned long long)stall);
+		loadavg_says(path, line);
+	}
+	cr_assert_eq(s.hold_ns, SPIN_HOLD_MAX_NS);
+	cr_assert_leq(allowed, 10000 * step / 20, "allowed %llu ns of 1 s",
+		      (unsigned long long)allowed);
+	spin_free(&s);
+	unlink(path);
+}
+
+/* a kernel with PSI compiled in but booted psi=0 has the file and refuses
+ * to read it: then loadavg */
+Test(spin, no_psi_falls_back_to_loadavg)
+{
+	char lpath[] = "/tmp/s4-loadavg-XXXXXX";
+	int fd = mkstemp(lpath);
+	struct spin s;
+
+	cr_assert(fd >= 0);
+	close(fd);
+	loadavg_says(lpath, "2.50 0.40 0.30 3/100 1234\n");
+	spin_init(&s, 50);
+	spin_watch(&s, "/proc/self/nonexistent", lpath, 2);
+	cr_assert_not(s.psi);
+	cr_assert_geq(s.src, 0);
+	cr_assert_not(spin_cpu_spare(&s, SPIN_SAMPLE_NS), "three on two");
+	spin_watch(&s, lpath, lpath, 2);
+	cr_assert_not(s.psi, "a file that is not PSI's is not taken for it");
+	spin_free(&s);
+	unlink(lpath);
 }
