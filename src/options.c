@@ -127,10 +127,11 @@ void opts_usage(const char *argv0)
 	       "namespace (default=0x5334)\n");
 	printf("--forward-table=TABLE    routing table of splice forwards in "
 	       "the namespace (default=21300)\n");
-	printf("--enable-tcp-bypass      carry outbound TCP by the kernel "
-	       "(transparent proxy), not libslirp\n");
-	printf("--disable-tcp-bypass     carry outbound TCP on libslirp (the "
-	       "default, for now)\n");
+	printf("--disable-tcp-bypass     carry outbound TCP on libslirp, not "
+	       "by the kernel (default: the kernel, where the namespace "
+	       "allows)\n");
+	printf("--enable-tcp-bypass      the default (accepted for older "
+	       "command lines)\n");
 	printf("--busy-poll=USEC         poll up to USEC for the next event "
 	       "before sleeping (adaptive; default=%d, 0=never)\n",
 	       SPIN_DEFAULT_US);
@@ -234,6 +235,7 @@ static void opts_init(struct opts *o)
 	o->tapfd = -1;
 	o->mtu = 1500;
 	o->forward_fwmark = 0x5334; /* "S4" */
+	o->tcp_bypass = true;
 	o->busy_poll_us = SPIN_DEFAULT_US;
 	o->forward_table = 0x5334;
 }

@@ -25,7 +25,7 @@ struct opts {
 	enum target_type target_type;
 	bool forward_slirp; /* --forward-mode=slirp: TCP forwards too */
 	uint32_t forward_fwmark, forward_table;
-	bool tcp_bypass; /* --enable-tcp-bypass (fwd/bypass.c) */
+	bool tcp_bypass; /* not --disable-tcp-bypass (fwd/bypass.c) */
 	unsigned busy_poll_us; /* --busy-poll (ring/spin.c) */
 
 	/* positionals: one of pid, netns_path, tapfd or bess_path */

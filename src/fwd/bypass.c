@@ -1,20 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* bypass.c - the namespace's outbound TCP without libslirp
- * (--enable-tcp-bypass; not the default yet: see the README).
+/* bypass.c - the namespace's outbound TCP without libslirp (the default;
+ * --disable-tcp-bypass turns it off).
  *
  * DOC: Theory of Operation
  * On the slirp path every byte the guest sends out crosses libslirp's TCP,
  * which has no window scaling: about 64 KiB in flight per round trip of
- * our loop. Here the kernel's transparent proxy takes the guest's
- * connection instead (ns/tproxy.c): the helper makes two listening
- * sockets in the namespace, IP_TRANSPARENT and on loopback (127.0.0.1 and
- * ::1, ports chosen by the kernel), and installs an nftables table that
- * sends every TCP segment about to leave by the TAP to them, from the
- * namespace's own sockets and from interfaces behind it (containers on a
- * bridge or veth). The socket accept() gives us has the guest's original
- * destination as its own address; the splice engine relays it and a host
- * socket connected there, translated as libslirp would (bypass_target()).
- * Between the guest and us it is kernel TCP over lo.
+ * our loop. Here the kernel takes the guest's connection instead
+ * (ns/tproxy.c): the helper makes listening sockets in the namespace, two
+ * IP_TRANSPARENT ones on loopback (127.0.0.1 and ::1) for the namespace's
+ * own TCP, and two on the wildcard addresses for what containers behind a
+ * bridge or veth send (redirected there by conntrack's NAT, which a bridge
+ * with br_netfilter does not undo as it undoes tproxy), ports chosen by
+ * the kernel, and installs an nftables table that sends every TCP segment
+ * about to leave by the TAP to them. The guest's original destination is
+ * the accepted socket's own address on loopback, conntrack's
+ * (SO_ORIGINAL_DST) on the wildcard; the splice engine relays it and a
+ * host socket connected there, translated as libslirp would
+ * (bypass_target()). Between the guest and us it is kernel TCP.
  *
  * The connect semantics are libslirp's: each new connection's SYN waits in
  * the namespace's netfilter queue until the host socket's connect has an
@@ -28,8 +30,10 @@
  * connections that came in by the TAP, and new connections the gate has
  * no room or fd for.
  */
+#include <netinet/in.h> /* before the kernel's headers */
+
 #include <errno.h>
-#include <netinet/in.h>
+#include <linux/netfilter_ipv4.h> /* SO_ORIGINAL_DST */
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,6 +133,12 @@ int bypass_socket(const struct opts *o, const struct sockaddr_storage *orig,
 	return fd;
 }
 
+/* linux/netfilter_ipv6/ip6_tables.h's, which does not build beside
+ * glibc's net/if.h */
+#ifndef IP6T_SO_ORIGINAL_DST
+#define IP6T_SO_ORIGINAL_DST 80
+#endif
+
 enum {
 	RETRY_MS = 1000, /* while the namespace's lo is down */
 	RETRIES = 120,
@@ -147,16 +157,19 @@ struct bypass {
 };
 
 /**
- * listen_on() - A transparent listener in the namespace, on loopback
+ * listen_on() - A transparent listener in the namespace, on loopback or
+ * the wildcard address
  * @b:		what we work with
  * @family:	AF_INET or AF_INET6
+ * @any:	the wildcard address
  * @port:	set to its port
  *
  * Its mark is not the one that routes to lo (tproxy.c): its answers go
  * out as any others, to a container behind a bridge as well.
  * Return: the listening fd, or -errno
  */
-static int listen_on(const struct bypass *b, int family, uint16_t *port)
+static int listen_on(const struct bypass *b, int family, bool any,
+		     uint16_t *port)
 {
 	struct sockaddr_storage a = { .ss_family = family };
 	socklen_t len = family == AF_INET6 ? sizeof(struct sockaddr_in6)
@@ -168,11 +181,12 @@ static int listen_on(const struct bypass *b, int family, uint16_t *port)
 	if (rc < 0)
 		return rc;
 	if (family == AF_INET6) {
-		((struct sockaddr_in6 *)&a)->sin6_addr = in6addr_loopback;
+		((struct sockaddr_in6 *)&a)->sin6_addr =
+			any ? in6addr_any : in6addr_loopback;
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	} else {
 		((struct sockaddr_in *)&a)->sin_addr.s_addr =
-			htonl(INADDR_LOOPBACK);
+			htonl(any ? INADDR_ANY : INADDR_LOOPBACK);
 	}
 	if (bind(fd, (struct sockaddr *)&a, len) < 0 ||
 	    listen(fd, SOMAXCONN) < 0 ||
@@ -193,20 +207,67 @@ static int gate_dial(const void *opaque, const struct sockaddr_storage *orig,
 	return bypass_socket(opaque, orig, to, tolen);
 }
 
-/* fwd_splice_dial_fn: each accepted connection's host end, the one the
- * gate connected before the guest's handshake went on; a new one (the
- * old way, connect after accept) if its SYN was not held */
-static int dial(const void *opaque, int cfd, struct sockaddr_storage *to,
-		socklen_t *tolen)
+/**
+ * original_dst() - Where an accepted connection was going: its own
+ * address on a transparent listener, conntrack's on a redirected one
+ * @cfd:	the connection
+ * @redirected:	accepted on a wildcard listener
+ * @orig:	filled
+ *
+ * A connection to a wildcard listener that no redirect sent there (a
+ * client that dialled its port) has no original destination of its own:
+ * -ECONNREFUSED, and the engine resets it.
+ * Return: 0 or -errno
+ */
+static int original_dst(int cfd, bool redirected,
+			struct sockaddr_storage *orig)
 {
-	const struct bypass *b = opaque;
+	socklen_t len = sizeof(*orig), mine = sizeof(struct sockaddr_storage);
+	struct sockaddr_storage self;
+	int rc;
+
+	if (!redirected)
+		return getsockname(cfd, (struct sockaddr *)orig, &len) < 0
+			       ? -errno
+			       : 0;
+	if (getsockname(cfd, (struct sockaddr *)&self, &mine) < 0)
+		return -errno;
+	memset(orig, 0, sizeof(*orig));
+	rc = self.ss_family == AF_INET6
+		     ? getsockopt(cfd, SOL_IPV6, IP6T_SO_ORIGINAL_DST, orig,
+				  &len)
+		     : getsockopt(cfd, SOL_IP, SO_ORIGINAL_DST, orig, &len);
+	if (rc < 0)
+		return errno == ENOENT ? -ECONNREFUSED : -errno;
+	/* conntrack's own answer when nothing was translated */
+	if (mine == len && memcmp(&self, orig, len) == 0)
+		return -ECONNREFUSED;
+	return 0;
+}
+
+/**
+ * dial_as() - Each accepted connection's host end, the one the gate
+ * connected before the guest's handshake went on; a new one (the old
+ * way, connect after accept) if its SYN was not held
+ * @b:		the bypass
+ * @cfd:	the accepted connection
+ * @redirected:	on a wildcard listener
+ * @to:		where a new one must connect, if one is made
+ * @tolen:	its length; 0 if the fd returned is connected already
+ * Return: the host socket, or -errno
+ */
+static int dial_as(const struct bypass *b, int cfd, bool redirected,
+		   struct sockaddr_storage *to, socklen_t *tolen)
+{
 	struct sockaddr_storage orig, peer;
-	socklen_t ol = sizeof(orig), pl = sizeof(peer);
-	int one = 1, fd;
+	socklen_t pl = sizeof(peer);
+	int one = 1, fd, rc;
 
 	setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (getsockname(cfd, (struct sockaddr *)&orig, &ol) < 0 ||
-	    getpeername(cfd, (struct sockaddr *)&peer, &pl) < 0)
+	rc = original_dst(cfd, redirected, &orig);
+	if (rc < 0)
+		return rc;
+	if (getpeername(cfd, (struct sockaddr *)&peer, &pl) < 0)
 		return -errno;
 	fd = gate_claim(b->gate, &peer, &orig);
 	if (fd >= 0) {
@@ -214,6 +275,20 @@ static int dial(const void *opaque, int cfd, struct sockaddr_storage *to,
 		return fd;
 	}
 	return bypass_socket(b->o, &orig, to, tolen);
+}
+
+/* fwd_splice_dial_fn: a transparent listener's connection */
+static int dial(const void *opaque, int cfd, struct sockaddr_storage *to,
+		socklen_t *tolen)
+{
+	return dial_as(opaque, cfd, false, to, tolen);
+}
+
+/* fwd_splice_dial_fn: a redirected connection */
+static int dial_redirected(const void *opaque, int cfd,
+			   struct sockaddr_storage *to, socklen_t *tolen)
+{
+	return dial_as(opaque, cfd, true, to, tolen);
 }
 
 /**
@@ -259,17 +334,24 @@ static struct gate_queue queue(struct bypass *b, int chan[2])
  */
 static int start(struct bypass *b)
 {
-	int fd[2] = { -1, -1 }, chan[2] = { -1, -1 }, rc;
-	uint16_t port[2] = { 0, 0 };
+	/* IPv4 and IPv6 on loopback, then on the wildcard address */
+	int fd[4] = { -1, -1, -1, -1 }, chan[2] = { -1, -1 }, rc = 0;
+	uint16_t *port[4];
+	struct tproxy_ports ports = { { 0, 0 }, { 0, 0 } };
 
-	fd[0] = rc = listen_on(b, AF_INET, &port[0]);
-	if (rc >= 0 && b->o->ipv6)
-		fd[1] = rc = listen_on(b, AF_INET6, &port[1]);
+	port[0] = &ports.lo[0], port[1] = &ports.lo[1];
+	port[2] = &ports.any[0], port[3] = &ports.any[1];
+	for (int i = 0; i < 4 && rc >= 0; i++)
+		if (!(i & 1) || b->o->ipv6)
+			fd[i] = rc = listen_on(b, i & 1 ? AF_INET6 : AF_INET,
+					       i >= 2, port[i]);
 	/* listening before the rules point at them: else a guest's connect
 	 * in between would be reset */
-	for (int i = 0; i < 2 && rc >= 0; i++)
+	for (int i = 0; i < 4 && rc >= 0; i++)
 		if (fd[i] >= 0) {
-			rc = fwd_splice_adopt(b->splice, fd[i], dial, b);
+			rc = fwd_splice_adopt(b->splice, fd[i],
+					      i >= 2 ? dial_redirected : dial,
+					      b);
 			if (rc >= 0)
 				fd[i] = -1; /* the engine's now */
 		}
@@ -285,18 +367,18 @@ static int start(struct bypass *b)
 		}
 	}
 	if (rc >= 0)
-		rc = helper_bypass(b->helper, port[0], port[1], chan[1]);
+		rc = helper_bypass(b->helper, &ports, chan[1]);
 	if (rc < 0) {
 		fwd_splice_drop_adopted(b->splice);
 		gate_free(b->gate);
 		b->gate = NULL;
 	}
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 4; i++)
 		if (fd[i] >= 0)
 			close(fd[i]);
+	for (int i = 0; i < 2; i++)
 		if (chan[i] >= 0)
 			close(chan[i]);
-	}
 	return rc < 0 ? rc : 0;
 }
 

@@ -12,8 +12,9 @@ struct helper;
 struct opts;
 struct timers;
 
-/* --enable-tcp-bypass: the namespace's outbound TCP by the kernel's
- * transparent proxy and the splice engine, not libslirp (see bypass.c). */
+/* The namespace's outbound TCP by the kernel's transparent proxy and the
+ * splice engine, not libslirp (the default; --disable-tcp-bypass turns it
+ * off; see bypass.c). */
 
 /**
  * bypass_start() - Listeners in the namespace, the rules that feed them,
@@ -22,7 +23,7 @@ struct timers;
  * @ring:	for the gate
  * @timers:	for the gate
  * @helper:	makes the listeners, installs the rules, holds the SYNs
- * @o:		options (--enable-tcp-bypass, the network, the fwmark)
+ * @o:		options (--disable-tcp-bypass, the network, the fwmark)
  * @splice:	the engine that relays what they accept
  *
  * If any part is missing, says why once and leaves outbound TCP to

@@ -43,6 +43,7 @@
 #include "../ns/synq.h"
 #include "../timers.h"
 #include "gate.h"
+#include "splice.h"
 
 enum {
 	GATE_MAX = 4096,
@@ -51,7 +52,10 @@ enum {
 	CONNECT_MS = 75 * 1000,
 	CLAIM_MS = 10 * 1000,
 	SWEEP_MS = 1000,
-	CONN_FDS = 4, /* this socket, then the accepted one and two pipes */
+	/* this socket, and all the engine wants free before it accepts the
+	 * guest's connection: with less, the guest's handshake would
+	 * complete at our listener and nobody would take it */
+	CONN_FDS = 1 + FWD_SPLICE_CONN_FDS,
 	NONE = UINT32_MAX,
 };
 

@@ -58,7 +58,6 @@ enum {
 	PIPE_SIZE = 256 << 10, /* beat 64 KiB and 1 MiB (DESIGN.md §6) */
 	CONNECT_MS = 10 * 1000,
 	ACCEPT_RETRY_MS = 100,
-	CONN_FDS = 6, /* client, namespace socket, two pipes */
 	PLENTY_FDS = 256, /* spare fds above which pools keep theirs */
 	POOL_BATCH = 16, /* namespace sockets per helper round trip */
 	SPARE_PIPES = 64, /* empty pipes kept for the next connections */
@@ -835,7 +834,7 @@ static void wait_for_fds(struct fwd_splice *s, struct splice_listener *l)
 static void accept_all(struct fwd_splice *s, struct splice_listener *l)
 {
 	for (;;) {
-		if (!fdlimit_room(l->fd, CONN_FDS)) {
+		if (!fdlimit_room(l->fd, FWD_SPLICE_CONN_FDS)) {
 			wait_for_fds(s, l);
 			return;
 		}

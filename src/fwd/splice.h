@@ -7,6 +7,10 @@
 
 #include "../ring/ring.h"
 
+/* The fds the engine wants free before it accepts a connection: the
+ * client, the namespace's socket, two pipes */
+enum { FWD_SPLICE_CONN_FDS = 6 };
+
 /* TCP forwards on the fast path: host socket <-> namespace socket, by
  * splice(2), never through the TAP or libslirp (see splice.c). */
 struct fwd_splice;

@@ -171,7 +171,7 @@ static void answer(int sock, const struct helper_req *req, int rfd,
 		if (rep.err == 0 && rfd >= 0)
 			rfd = -1; /* the queue's channel now */
 		if (rep.err == 0)
-			rep.err = tproxy_install(p, req->port[0], req->port[1]);
+			rep.err = tproxy_install(p, &req->ports);
 		if (rep.err < 0)
 			synq_unbind(q);
 	} else if (req->op == HELPER_TRANSPARENT) {
@@ -530,11 +530,11 @@ int helper_transparent(struct helper *h, uint32_t mark, uint32_t table,
 	return request(h, &req, NULL, 1, -1);
 }
 
-int helper_bypass(struct helper *h, uint16_t port4, uint16_t port6,
+int helper_bypass(struct helper *h, const struct tproxy_ports *ports,
 		  int chan)
 {
 	struct helper_req req = { .op = HELPER_BYPASS,
-				  .port = { port4, port6 },
+				  .ports = *ports,
 				  .count = chan < 0 };
 
 	return request(h, &req, NULL, 1, chan);

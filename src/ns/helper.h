@@ -39,7 +39,7 @@ struct helper_req {
 	uint32_t count; /* HELPER_SOCKET: 1 if 0, at most HELPER_BATCH */
 	uint32_t srclen;
 	struct sockaddr_storage src;
-	uint16_t port[2]; /* HELPER_BYPASS: IPv4, IPv6 (0: none) */
+	struct tproxy_ports ports; /* HELPER_BYPASS */
 };
 struct helper_rep {
 	uint32_t id;
@@ -96,10 +96,9 @@ int helper_transparent(struct helper *h, uint32_t mark, uint32_t table,
 
 /**
  * helper_bypass() - Have the helper send the namespace's outbound TCP to
- * our listeners (--enable-tcp-bypass)
+ * our listeners (unless --disable-tcp-bypass)
  * @h:		helper
- * @port4:	the IPv4 listener's port, on 127.0.0.1
- * @port6:	the IPv6 one's, on ::1; 0 if none
+ * @ports:	our listeners'
  * @chan:	our end stays ours; the other, given here, carries the
  *		queue's SYNs and our verdicts (synq.h); -1 if we bound the
  *		queue ourselves (helper_synq_socket())
@@ -107,7 +106,7 @@ int helper_transparent(struct helper *h, uint32_t mark, uint32_t table,
  * Needs helper_transparent() first (the same mark and table).
  * Return: 0 or -errno (see synq_bind(), tproxy_install())
  */
-int helper_bypass(struct helper *h, uint16_t port4, uint16_t port6,
+int helper_bypass(struct helper *h, const struct tproxy_ports *ports,
 		  int chan);
 
 /* A NETLINK_NETFILTER socket in the namespace, for the SYN queue

@@ -104,10 +104,14 @@ static ssize_t to_kernel(int fd, const void *buf, size_t len)
 
 int synq_config(int fd, uint16_t num, uint8_t cmd)
 {
+	/* zeroed: libnetfilter_queue leaves bytes of the message unset
+	 * (valgrind saw them go to the kernel) */
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, num);
+	struct nlmsghdr *nlh;
 	ssize_t n;
 
+	memset(buf, 0, sizeof(buf));
+	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, num);
 	nlh->nlmsg_flags |= NLM_F_ACK;
 	nlh->nlmsg_seq = 1;
 	if (cmd) {

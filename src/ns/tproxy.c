@@ -6,7 +6,7 @@
  * instead of the TAP, with its original destination kept as the accepted
  * socket's own address. The kernel's transparent proxying does that, and
  * it works in a user namespace. One nftables table, "inet slirp4netns",
- * with three chains on each of two hooks, in this order:
+ * with three chains on each of two hooks, in this order, and a nat chain:
  *  - gate_out (output) and gate_in (prerouting, what comes in from another
  *    interface and is routed to the TAP): a new connection's SYN goes to
  *    the netfilter queue of synq.c, and waits for the parent's verdict
@@ -27,10 +27,21 @@
  *    socket bound to nothing), and connections the gate left to libslirp
  *    (their conntrack mark);
  *  - prerouting: TCP in on lo with that mark and a destination that is not
- *    one of the namespace's addresses, or in from another interface and
- *    routed to the TAP, goes to "tproxy to 127.0.0.1:PORT" ([::1]:PORT for
- *    IPv6): the kernel hands a SYN to our IP_TRANSPARENT listener there,
- *    and every later segment to the socket accept() made for it.
+ *    one of the namespace's addresses goes to "tproxy to 127.0.0.1:PORT"
+ *    ([::1]:PORT for IPv6): the kernel hands a SYN to our IP_TRANSPARENT
+ *    listener there, and every later segment to the socket accept() made
+ *    for it;
+ *  - redirect (nat, prerouting): TCP in from another interface (a bridge,
+ *    a veth: containers) and routed to the TAP is redirected to our
+ *    listener on the wildcard address; the original destination is
+ *    conntrack's (SO_ORIGINAL_DST). Not tproxy: where br_netfilter is on
+ *    (Docker loads it, and bridge-nf-call-iptables is 1 in every
+ *    namespace then) a bridge runs the IPv4 and IPv6 prerouting hooks
+ *    itself, and the socket tproxy gives the packet is dropped when the
+ *    bridge hands it up to IP (ip_rcv_core() orphans it), so every
+ *    container's SYN on a bridge was answered with a reset. NAT is
+ *    conntrack's, which keeps. It runs after the usual dstnat priority: a
+ *    DNAT of the namespace's own comes first, and then ours does not.
  * The "not local" test keeps apart the packets a splice forward sends to
  * the guest's own address with the same mark (transparent.c). Our
  * listeners carry MARK + 1, which routes as usual: their answers to a
@@ -56,6 +67,7 @@
 #include <libnftnl/table.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/xt_NFQUEUE.h>
@@ -75,6 +87,7 @@ enum {
 	PRIO_MANGLE = -150,
 	PRIO_REJECT = PRIO_MANGLE - 1,
 	PRIO_GATE = PRIO_MANGLE - 2,
+	PRIO_REDIRECT = -100 + 1, /* after NF_IP_PRI_NAT_DST */
 	LO_IFINDEX = 1,
 	BATCH_SIZE = 32 << 10,
 	TH_SYN_ACK_RST_FIN = 0x17,
@@ -584,36 +597,57 @@ static void tproxy_to(struct nftnl_rule *r, uint8_t nfproto, uint16_t port)
 
 /**
  * tproxy_rule() - To our listener on loopback @port: what the output chain
- * marked (it comes back in on lo, to a destination not local), or what
- * comes in from elsewhere routed to the TAP (it gets the mark here, whose
- * route makes it local)
+ * marked (it comes back in on lo, to a destination not local)
  * @t:		state
  * @nfproto:	NFPROTO_IPV4 or NFPROTO_IPV6
  * @port:	the listener's, host order
- * @forwarded:	the second kind
  * Return: the rule, or NULL without memory
  */
 static struct nftnl_rule *tproxy_rule(const struct tproxy *t, uint8_t nfproto,
-				      uint16_t port, bool forwarded)
+				      uint16_t port)
 {
 	struct nftnl_rule *r = rule_new("prerouting");
 	uint8_t tcp = IPPROTO_TCP;
 
 	if (!r)
 		return NULL;
-	if (forwarded) {
-		iif_lo_cmp(r, NFT_CMP_NEQ);
-		tcp_to_bypass(t, r, nfproto);
-		routed_to_tap(t, r);
-		mark_set(r, t->mark);
-	} else {
-		iif_lo_cmp(r, NFT_CMP_EQ);
-		meta_is(r, NFT_META_MARK, &t->mark, sizeof(t->mark));
-		meta_is(r, NFT_META_L4PROTO, &tcp, 1);
-		daddr_not_local(r);
-		meta_is(r, NFT_META_NFPROTO, &nfproto, 1);
-	}
+	iif_lo_cmp(r, NFT_CMP_EQ);
+	meta_is(r, NFT_META_MARK, &t->mark, sizeof(t->mark));
+	meta_is(r, NFT_META_L4PROTO, &tcp, 1);
+	daddr_not_local(r);
+	meta_is(r, NFT_META_NFPROTO, &nfproto, 1);
 	tproxy_to(r, nfproto, port);
+	return r;
+}
+
+/**
+ * redirect_rule() - What comes in from another interface, routed to the
+ * TAP, to our listener on the wildcard address, port @port (a nat chain:
+ * a new connection's first packet only)
+ * @t:		state
+ * @nfproto:	NFPROTO_IPV4 or NFPROTO_IPV6
+ * @port:	the listener's, host order
+ * Return: the rule, or NULL without memory
+ */
+static struct nftnl_rule *redirect_rule(const struct tproxy *t,
+					uint8_t nfproto, uint16_t port)
+{
+	struct nftnl_rule *r = rule_new("redirect");
+	uint16_t nport = htons(port);
+	struct nftnl_expr *e;
+
+	if (!r)
+		return NULL;
+	iif_lo_cmp(r, NFT_CMP_NEQ);
+	tcp_to_bypass(t, r, nfproto);
+	routed_to_tap(t, r);
+	immediate(r, NFT_REG_1, &nport, sizeof(nport));
+	e = expr(r, "redir");
+	if (!e)
+		return r;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_REDIR_REG_PROTO_MIN, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_REDIR_FLAGS,
+			   NF_NAT_RANGE_PROTO_SPECIFIED);
 	return r;
 }
 
@@ -717,8 +751,8 @@ static void put_rule(struct tproxy *t, struct mnl_nlmsg_batch *b,
 /* A batch of @body between begin and end; 0 or the first error. */
 static int run(struct tproxy *t,
 	       void (*body)(struct tproxy *, struct mnl_nlmsg_batch *,
-			    const uint16_t *),
-	       const uint16_t *ports)
+			    const struct tproxy_ports *),
+	       const struct tproxy_ports *ports)
 {
 	static char buf[BATCH_SIZE];
 	struct mnl_nlmsg_batch *b = mnl_nlmsg_batch_start(buf, sizeof(buf));
@@ -737,7 +771,7 @@ static int run(struct tproxy *t,
 	return rc;
 }
 
-/* Our base chains, two hooks of three each. */
+/* Our base chains: two hooks of three each, and the redirect. */
 static void put_chains(struct tproxy *t, struct mnl_nlmsg_batch *b)
 {
 	/* in this order on each hook: hold a SYN, carry out the verdict,
@@ -755,10 +789,12 @@ static void put_chains(struct tproxy *t, struct mnl_nlmsg_batch *b)
 				  PRIO_REJECT));
 	put_chain(t, b, chain_new("prerouting", "filter", NF_INET_PRE_ROUTING,
 				  PRIO_MANGLE));
+	put_chain(t, b, chain_new("redirect", "nat", NF_INET_PRE_ROUTING,
+				  PRIO_REDIRECT));
 }
 
 static void install_body(struct tproxy *t, struct mnl_nlmsg_batch *b,
-			 const uint16_t *ports)
+			 const struct tproxy_ports *ports)
 {
 	static const enum synq_verdict_kind kinds[] = {
 		SYNQ_REFUSE, SYNQ_NO_ROUTE, SYNQ_HOST_UNREACH
@@ -778,54 +814,58 @@ static void install_body(struct tproxy *t, struct mnl_nlmsg_batch *b,
 	put_rule(t, b, slirp_rule(t, "output", true));
 	put_rule(t, b, slirp_rule(t, "output", false));
 	for (int f = 0; f < 2; f++)
-		if (ports[f])
+		if (ports->lo[f])
 			put_rule(t, b, mark_rule(t, f ? NFPROTO_IPV6
 						      : NFPROTO_IPV4));
-	/* prerouting: lo's to the listeners, then done with lo; what comes
-	 * from elsewhere as in output, then to the listeners */
+	/* prerouting: lo's to the listeners, then done with lo; from
+	 * elsewhere, libslirp's connections keep their conntrack mark */
 	for (int f = 0; f < 2; f++)
-		if (ports[f])
+		if (ports->lo[f])
 			put_rule(t, b, tproxy_rule(t, f ? NFPROTO_IPV6
 						       : NFPROTO_IPV4,
-						   ports[f], false));
+						   ports->lo[f]));
 	put_rule(t, b, ours_only_rule(t, false));
 	put_rule(t, b, reply_rule("prerouting"));
 	put_rule(t, b, slirp_rule(t, "prerouting", true));
 	put_rule(t, b, slirp_rule(t, "prerouting", false));
+	/* redirect: not libslirp's, the rest to the wildcard listeners */
+	put_rule(t, b, slirp_rule(t, "redirect", false));
 	for (int f = 0; f < 2; f++) {
 		uint8_t nfproto = f ? NFPROTO_IPV6 : NFPROTO_IPV4;
 
-		if (!ports[f])
+		if (!ports->lo[f] || !ports->any[f])
 			continue;
-		put_rule(t, b, tproxy_rule(t, nfproto, ports[f], true));
+		put_rule(t, b, redirect_rule(t, nfproto, ports->any[f]));
 		put_rule(t, b, gate_rule(t, nfproto, false));
 		put_rule(t, b, gate_rule(t, nfproto, true));
 	}
 }
 
 static void remove_body(struct tproxy *t, struct mnl_nlmsg_batch *b,
-			const uint16_t *ports)
+			const struct tproxy_ports *ports)
 {
 	(void)ports;
 	put_table(t, b, NFT_MSG_DELTABLE, 0);
 }
 
-int tproxy_install(struct tproxy *t, uint16_t port4, uint16_t port6)
+int tproxy_install(struct tproxy *t, const struct tproxy_ports *ports)
 {
-	const uint16_t ports[2] = { port4, t->ipv6 ? port6 : 0 };
+	struct tproxy_ports p = *ports;
 	int rc;
 
 	if (t->installed)
 		return -EALREADY;
 	if (!t->nl)
 		return -ENOTSUP;
-	rc = run(t, install_body, ports);
+	if (!t->ipv6)
+		p.lo[1] = p.any[1] = 0;
+	rc = run(t, install_body, &p);
 	/* A table of that name without an owner: an older forwarder's that
 	 * was killed, whose rules now send the namespace's TCP to listeners
 	 * that are gone. Delete it and go on; one that a live process owns
 	 * refuses the delete (EPERM), and we stay on libslirp. */
 	if (rc == -EEXIST && run(t, remove_body, NULL) == 0)
-		rc = run(t, install_body, ports);
+		rc = run(t, install_body, &p);
 	t->installed = rc == 0; /* a failed batch leaves nothing behind */
 	return rc;
 }

@@ -10,7 +10,7 @@
 struct opts;
 
 /* The nftables table in the target namespace that hands the guest's
- * outbound TCP to our listeners (--enable-tcp-bypass; see tproxy.c). */
+ * outbound TCP to our listeners (the default; see tproxy.c). */
 struct tproxy {
 	struct mnl_socket *nl; /* NETLINK_NETFILTER, NULL if not wanted */
 	unsigned seq;
@@ -23,21 +23,28 @@ struct tproxy {
 	struct in6_addr skip6, mask6;
 };
 
+/* Our listeners' ports, host order; index 0 IPv4, 1 IPv6 (0: none) */
+struct tproxy_ports {
+	uint16_t lo[2];	 /* transparent, on 127.0.0.1 and ::1: the
+			  * namespace's own TCP, which comes back in by lo */
+	uint16_t any[2]; /* on 0.0.0.0 and ::: what other interfaces route
+			  * to the TAP, redirected there */
+};
+
 /* Take what tproxy_install() needs from @o and open the netlink socket,
  * if @o asks for the bypass; call before any seccomp filter. */
 void tproxy_open(struct tproxy *t, const struct opts *o);
 
 /**
  * tproxy_install() - The table: mark outbound TCP, deliver it to our
- * listener(s)
+ * listeners
  * @t:		opened
- * @port4:	port of the IPv4 listener on 127.0.0.1
- * @port6:	port of the IPv6 listener on ::1 (0: no IPv6)
+ * @ports:	theirs; IPv6 ones are ignored without -6
  *
  * Needs the fwmark rule and local route of transparent.c for t->mark.
  * Return: 0, -EEXIST if the table is there already, another -errno
  */
-int tproxy_install(struct tproxy *t, uint16_t port4, uint16_t port6);
+int tproxy_install(struct tproxy *t, const struct tproxy_ports *ports);
 
 /* Delete the table, if installed. */
 void tproxy_remove(struct tproxy *t);

@@ -103,9 +103,11 @@ def subids(user, first=200000, count=65536):
             fh.write(f"{user}:{start}:{count}\n")
 
 
-def as_test_user(script, stage, user="s4test", extra_files=()):
+def as_test_user(script, stage, user="s4test", extra_files=(), setup=""):
     """Run `script stage` as an unprivileged user, in a network namespace
     made for it (and a mount namespace): a real uid, an isolated network.
+    setup: shell commands run there as root first (addresses for "remote"
+    servers, say).
 
     The script, this module, peer.py and the binary are copied to a
     world-readable folder first (a clone under /root is not readable to the
@@ -139,7 +141,7 @@ def as_test_user(script, stage, user="s4test", extra_files=()):
         else sys.executable
     env = dict(os.environ, S4_BIN=os.path.join(tmp, "slirp4netns"),
                S4_HOST_NETNS=str(netns_ino()), S4_TMP=tmp)
-    inner = (f"ip link set lo up && exec runuser -u {user} -- {py} "
+    inner = (f"ip link set lo up && {setup or 'true'} && exec runuser -u {user} -- {py} "
              f"{os.path.join(tmp, os.path.basename(script))} {stage}")
     # cwd: the user may not enter the caller's (meson's build folder)
     r = subprocess.run(["unshare", "--net", "--mount", "--propagation",
@@ -390,12 +392,17 @@ def veth_remote(name="remote", host_ip="198.51.100.1", remote_ip="198.51.100.9",
     return ns
 
 
-def container_behind(t, masquerade=True, name="ctr"):
+def container_behind(t, masquerade=True, name="ctr", bridge=False):
     """A container behind a veth inside namespace @t, as rootless Docker,
     podman's bridge networks and usernetes pods sit: 10.88.0.2 in its own
     namespace, routed by @t (10.88.0.1), masqueraded on the way out (to the
-    TAP, or whatever @t leaves by) if @masquerade. The veth is made here, in the isolated outer
-    namespace, and its ends moved: @t may own its user namespace."""
+    TAP, or whatever @t leaves by) if @masquerade. With @bridge, @t's end
+    of the veth is a port of a bridge that holds 10.88.0.1, as docker0 and
+    podman's cni-podman0 are, with br_netfilter's bridge-nf-call-iptables
+    on where the kernel has it (Docker turns it on): the bridge then runs
+    the IP prerouting hooks itself. The veth is made here, in the isolated
+    outer namespace, and its ends moved: @t may own its user namespace.
+    c.gw_if is @t's interface towards it."""
     c = Netns(name)
     outer, inner = "vb-" + name, "vc-" + name
     subprocess.run(["ip", "link", "add", outer, "type", "veth", "peer",
@@ -404,13 +411,21 @@ def container_behind(t, masquerade=True, name="ctr"):
                    check=True)
     subprocess.run(["ip", "link", "set", inner, "netns", str(c.pid)],
                    check=True)
-    t.sh(f"ip addr add 10.88.0.1/24 dev {outer} && ip link set {outer} up"
-         " && sysctl -qw net.ipv4.ip_forward=1")
+    c.gw_if = outer
+    if bridge:
+        c.gw_if = "br-" + name
+        t.sh(f"ip link add {c.gw_if} type bridge && ip link set {outer} "
+             f"master {c.gw_if} && ip link set {outer} up && "
+             "for v in iptables ip6tables; do "
+             "f=/proc/sys/net/bridge/bridge-nf-call-$v; "
+             "[ ! -e $f ] || echo 1 > $f; done")
+    t.sh(f"ip addr add 10.88.0.1/24 dev {c.gw_if} && ip link set {c.gw_if} "
+         "up && sysctl -qw net.ipv4.ip_forward=1")
     c.sh(f"ip addr add 10.88.0.2/24 dev {inner} && ip link set {inner} up"
          " && ip route add default via 10.88.0.1")
     if masquerade:
         t.sh("nft add table ip ctrnat && nft add chain ip ctrnat post "
              "'{ type nat hook postrouting priority srcnat; }' && "
              f"nft add rule ip ctrnat post ip saddr 10.88.0.0/24 "
-             f"oifname != {outer} masquerade")
+             f"oifname != {c.gw_if} masquerade")
     return c

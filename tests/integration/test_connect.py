@@ -5,9 +5,10 @@ does: a remote port nobody listens on, a closed port of the host's
 loopback, a network the host has no route to, and a port whose SYNs the
 remote host drops give the same errno with --enable-tcp-bypass as with
 --disable-tcp-bypass (libslirp), from the namespace's own sockets and
-from a container behind a veth inside it, masqueraded or not; no connect
-reports "connected" where libslirp would not. The container's checksummed
-bulk echoes take the kernel path (no bytes through the TAP). `nft flush
+from a container behind a veth inside it, masqueraded or not, or on a
+bridge with br_netfilter on (as Docker's and podman's); no connect reports
+"connected" where libslirp would not. The container's checksummed bulk
+echoes take the kernel path (no bytes through the TAP). `nft flush
 ruleset` in the namespace, during a transfer and before new connections,
 changes none of it. Without nf_tables (a test knob) the forwarder says so
 once and TCP goes through libslirp. Under root's --enable-sandbox (the
@@ -52,16 +53,17 @@ def bulk(ns, label, t):
     return tap_bytes(t) - before
 
 
-for masq in (True, False):
+for masq, bridge in ((True, False), (False, False), (True, True)):
+    what = "on a bridge" if bridge else "behind a veth"
     got = {}
     for mode in ("--enable-tcp-bypass", "--disable-tcp-bypass"):
         t = Netns("t")
         check(netns_ino(t.pid) != netns_ino(), "a namespace of its own")
         f = start(["-c", mode], t)
-        c = container_behind(t, masquerade=masq)
+        c = container_behind(t, masquerade=masq, bridge=bridge)
         got[mode] = (outcomes(t), outcomes(c))
         if mode == "--enable-tcp-bypass":
-            tapped = bulk(c, f"container (masquerade {masq})", t)
+            tapped = bulk(c, f"container {what} (masquerade {masq})", t)
             check(tapped < MiB, f"the container's 16 MiB took the kernel "
                   f"path ({tapped} B through the TAP)")
         status, out, err = f.finish()
@@ -74,7 +76,7 @@ for masq in (True, False):
           f"the namespace: {kernel[0]} as on libslirp's path {slirp[0]}")
     if masq:
         check(kernel[1] == slirp[1] == want,
-              f"a masqueraded container: {kernel[1]} as libslirp's "
+              f"a masqueraded container {what}: {kernel[1]} as libslirp's "
               f"{slirp[1]}")
     else:
         # libslirp cannot answer an address outside its network, so
@@ -119,21 +121,22 @@ DOCKER = """
 :DOCKER - [0:0]
 -A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER
 -A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER
--A POSTROUTING -s 10.88.0.0/24 ! -o vb-ctr -j MASQUERADE
+-A POSTROUTING -s 10.88.0.0/24 ! -o BR -j MASQUERADE
 COMMIT
 *filter
 :FORWARD DROP [0:0]
 :DOCKER-USER - [0:0]
 -A FORWARD -j DOCKER-USER
--A FORWARD -o vb-ctr -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
--A FORWARD -i vb-ctr ! -o vb-ctr -j ACCEPT
+-A FORWARD -o BR -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A FORWARD -i BR ! -o BR -j ACCEPT
 -A DOCKER-USER -j RETURN
 COMMIT
 """
 t = Netns("docker")
 f = start(["-c", "--enable-tcp-bypass"], t)
-c = container_behind(t, masquerade=False)
-t.run(["iptables-nft-restore"], input=DOCKER, check=True)
+c = container_behind(t, masquerade=False, bridge=True)  # docker0's place
+t.run(["iptables-nft-restore"], input=DOCKER.replace("BR", c.gw_if),
+      check=True)
 t.sh("iptables-legacy -t mangle -A OUTPUT -p tcp -j ACCEPT && "
      "iptables-legacy -A INPUT -p tcp -j ACCEPT")
 check("DOCKER" in t.sh("nft list ruleset").stdout, "Docker's chains are in")

@@ -7,70 +7,21 @@ directory (nothing is pulled), --network slirp4netns with its defaults
 published ports through port_handler=slirp4netns (our API socket) and
 through podman's own rootlessport."""
 import hashlib
-import json
-from nslib import *
+
+from podmanlib import *
 
 stage = sys.argv[1] if len(sys.argv) > 1 else "host"
 
 if stage == "host":
     if not shutil.which("podman") or not os.path.exists("/bin/busybox"):
         skip("podman or busybox-static not installed")
-    sys.exit(as_test_user(__file__, "user"))
+    sys.exit(as_test_user(__file__, "user", extra_files=("podmanlib.py",)))
 
 assert_isolated()
 check(os.geteuid() != 0, f"running as uid {os.geteuid()}, not root")
-tmp = os.environ["S4_TMP"]
-home = os.path.join(tmp, "home")
-env = dict(os.environ, HOME=home, XDG_RUNTIME_DIR=os.path.join(tmp, "run"),
-           XDG_CONFIG_HOME=os.path.join(home, ".config"))
-os.makedirs(os.path.join(env["XDG_CONFIG_HOME"], "containers"))
-os.makedirs(env["XDG_RUNTIME_DIR"], mode=0o700)
-with open(os.path.join(env["XDG_CONFIG_HOME"], "containers",
-                       "containers.conf"), "w") as fh:
-    # runc: crun 1.8 refuses hybrid cgroup layouts like some CI machines'
-    fh.write(f'[engine]\nnetwork_cmd_path = "{S4}"\nruntime = "runc"\n'
-             'cgroup_manager = "cgroupfs"\nevents_logger = "file"\n')
-with open(os.path.join(env["XDG_CONFIG_HOME"], "containers",
-                       "storage.conf"), "w") as fh:
-    fh.write('[storage]\ndriver = "vfs"\n')
-
-rootfs = os.path.join(tmp, "rootfs")
-os.makedirs(os.path.join(rootfs, "bin"))
-shutil.copy("/bin/busybox", os.path.join(rootfs, "bin", "busybox"))
-for applet in ("sh", "ip", "nc", "cat", "head", "sha256sum", "sleep",
-               "echo", "wc"):
-    os.symlink("busybox", os.path.join(rootfs, "bin", applet))
-subprocess.run(["tar", "-C", rootfs, "-cf", rootfs + ".tar", "."],
-               check=True)
-
-
-def podman(*args, timeout=120, check_rc=True):
-    r = subprocess.run(["podman", *args], env=env, capture_output=True,
-                       text=True, timeout=timeout)
-    if check_rc and r.returncode != 0:
-        fail(f"podman {' '.join(args)}: {r.stdout}{r.stderr}")
-    return r.stdout
-
-
-podman("import", "-q", rootfs + ".tar", "localhost/bb")
-
-# a server on the (isolated) host's loopback that sends 1 MiB and closes
-blob = os.urandom(1 << 20)
-ls = socket.socket()
-ls.bind(("127.0.0.1", 0))
-ls.listen(4)
-
-
-def serve_blob():
-    while True:
-        c, _ = ls.accept()
-        c.sendall(blob)
-        c.close()
-
-
-threading.Thread(target=serve_blob, daemon=True).start()
-port = ls.getsockname()[1]
-
+podman = Podman()
+srv = BlobServer()
+blob, port = srv.blob, srv.port
 out = podman("run", "--rm", "--network",
              "slirp4netns:allow_host_loopback=true", "localhost/bb", "sh",
              "-c", f"ip -o addr show tap0; ip route; "
@@ -107,14 +58,5 @@ for handler, hport in (("slirp4netns", 18080), ("rootlesskit", 18081)):
     podman("rm", "-f", cid)
 
 # every slirp4netns podman started has exited with its container (exit fd)
-time.sleep(1)
-ps = subprocess.run(["ps", "-u", str(os.getuid()), "-o", "stat=,comm="],
-                    capture_output=True, text=True).stdout
-alive = [l for l in ps.splitlines() if "slirp4netns" in l and
-         not l.startswith("Z")]
+alive = slirp4netns_running()
 check(not alive, f"no slirp4netns left running: {alive}")
-
-# rootless podman keeps a pause process holding its user namespace: ours only
-pause = os.path.join(env["XDG_RUNTIME_DIR"], "libpod", "tmp", "pause.pid")
-if os.path.exists(pause):
-    os.kill(int(open(pause).read()), signal.SIGKILL)

@@ -475,7 +475,7 @@ Test(options, forward_table_reserved)
 Test(options, bypass_and_busy_poll)
 {
 	cr_assert_eq(PARSE("1", "tap0"), -1);
-	cr_assert(!o.tcp_bypass, "the kernel path is opt-in, for now");
+	cr_assert(o.tcp_bypass, "the kernel path is the default");
 	cr_assert_eq(o.busy_poll_us, 50);
 	cr_assert_eq(PARSE("--enable-tcp-bypass", "--disable-tcp-bypass", "1",
 			   "tap0"),
