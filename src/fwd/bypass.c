@@ -207,6 +207,22 @@ static int gate_dial(const void *opaque, const struct sockaddr_storage *orig,
 	return bypass_socket(opaque, orig, to, tolen);
 }
 
+/* The same address and port: a and b of one family */
+static bool same_endpoint(const struct sockaddr_storage *a,
+			  const struct sockaddr_storage *b)
+{
+	const struct sockaddr_in6 *a6 = (const void *)a, *b6 = (const void *)b;
+	const struct sockaddr_in *a4 = (const void *)a, *b4 = (const void *)b;
+
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET6)
+		return a6->sin6_port == b6->sin6_port &&
+		       IN6_ARE_ADDR_EQUAL(&a6->sin6_addr, &b6->sin6_addr);
+	return a4->sin_port == b4->sin_port &&
+	       a4->sin_addr.s_addr == b4->sin_addr.s_addr;
+}
+
 /**
  * original_dst() - Where an accepted connection was going: its own
  * address on a transparent listener, conntrack's on a redirected one
@@ -215,15 +231,16 @@ static int gate_dial(const void *opaque, const struct sockaddr_storage *orig,
  * @orig:	filled
  *
  * A connection to a wildcard listener that no redirect sent there (a
- * client that dialled its port) has no original destination of its own:
- * -ECONNREFUSED, and the engine resets it.
+ * client that dialled its port) has no original destination of its own,
+ * and must not become one to the host's loopback (10.0.2.100:PORT would
+ * be translated so): -ECONNREFUSED, and the engine resets it.
  * Return: 0 or -errno
  */
 static int original_dst(int cfd, bool redirected,
 			struct sockaddr_storage *orig)
 {
-	socklen_t len = sizeof(*orig), mine = sizeof(struct sockaddr_storage);
 	struct sockaddr_storage self;
+	socklen_t len = sizeof(*orig), mine = sizeof(self);
 	int rc;
 
 	if (!redirected)
@@ -239,8 +256,8 @@ static int original_dst(int cfd, bool redirected,
 		     : getsockopt(cfd, SOL_IP, SO_ORIGINAL_DST, orig, &len);
 	if (rc < 0)
 		return errno == ENOENT ? -ECONNREFUSED : -errno;
-	/* conntrack's own answer when nothing was translated */
-	if (mine == len && memcmp(&self, orig, len) == 0)
+	/* conntrack's answer when nothing was translated: the tuple's own */
+	if (same_endpoint(&self, orig))
 		return -ECONNREFUSED;
 	return 0;
 }

@@ -123,6 +123,18 @@ if trap:
     out = t.peer("tcp-connect", "127.0.0.1", port)
     check(not out.endswith("echo") and trap.peers == [],
           f"the listener's own port is not a way out ({out})")
+# nor the redirect's listener, on the wildcard address: 10.0.2.100:PORT
+# would be translated to the host's loopback, as 10.0.2.2 is
+port = int(re.search(r"redirect to :(\d+)", rules).group(1))
+try:
+    trap = TcpEchoServer("127.0.0.1", port)
+except OSError:
+    trap = None
+if trap:
+    outs = [t.peer("tcp-connect", a, port) for a in ("10.0.2.100",
+                                                       "127.0.0.1")]
+    check(not any(o.endswith("echo") for o in outs) and trap.peers == [],
+          f"the redirect listener's port is not a way out ({outs})")
 
 status, out, err = f.finish()
 check("stays on libslirp" not in out + err, f"no warning: {out}{err}")

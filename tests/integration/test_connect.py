@@ -6,9 +6,10 @@ loopback, a network the host has no route to, and a port whose SYNs the
 remote host drops give the same errno with --enable-tcp-bypass as with
 --disable-tcp-bypass (libslirp), from the namespace's own sockets and
 from a container behind a veth inside it, masqueraded or not, or on a
-bridge with br_netfilter on (as Docker's and podman's); no connect reports
-"connected" where libslirp would not. The container's checksummed bulk
-echoes take the kernel path (no bytes through the TAP). `nft flush
+bridge with br_netfilter on (as Docker's and podman's); no connect
+reports "connected" where libslirp would not. The container's checksummed
+bulk echoes take the kernel path (no bytes through the TAP), over IPv6
+too. `nft flush
 ruleset` in the namespace, during a transfer and before new connections,
 changes none of it. Without nf_tables (a test knob) the forwarder says so
 once and TCP goes through libslirp. Under root's --enable-sandbox (the
@@ -82,6 +83,29 @@ for masq, bridge in ((True, False), (False, False), (True, True)):
         # libslirp cannot answer an address outside its network, so
         # there nothing connects; here it does, and fails as it should
         check(kernel[1] == want, f"a routed container: {kernel[1]}")
+
+# ---- IPv6 from a container on a bridge takes the redirect too
+lo6 = TcpEchoServer("::1", family=socket.AF_INET6)
+t = Netns("v6")
+f = start(["-c", "-6"], t)
+check(t.peer("wait-addr", "fd00::100", 10) == "ok", "IPv6: fd00::100 usable")
+c = container_behind(t, bridge=True)
+t.sh(f"ip -6 addr add fd88::1/64 dev {c.gw_if} nodad && "
+     "sysctl -qw net.ipv6.conf.all.forwarding=1")
+c.sh("ip -6 addr add fd88::2/64 dev vc-ctr nodad && "
+     "ip -6 route add default via fd88::1")
+before = tap_bytes(t)
+out = c.peer("tcp-echo-many6", "fd00::2", lo6.port, 4, MiB,
+             timeout=120).split()
+check(out and out[0] == "4", f"IPv6 from a container on a bridge: 4 x 1 MiB "
+      f"echoed, sha256 intact ({out})")
+check(tap_bytes(t) - before < MiB, "IPv6 from a container on a bridge: the "
+      f"kernel path ({tap_bytes(t) - before} B through the TAP)")
+check(set(lo6.peers) == {"::1"}, "the host's service sees ::1, as through "
+      "libslirp")
+f.finish()
+c.close()
+t.close()
 
 # ---- under --enable-sandbox as root (as here) we drop CAP_NET_ADMIN, so
 # the helper reads the queue and relays (without it, or as non-root, we
