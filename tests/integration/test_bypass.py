@@ -113,28 +113,27 @@ check(t.peer("dns-tcp", "10.0.2.3", "svc.test.internal") == "192.0.2.8" and
 check(t.peer("udp-echo", "10.0.2.2", udp.port, 10, 1000) == "10",
       "UDP to 10.0.2.2 still echoes (libslirp)")
 
-# our listener, dialled directly, must not lead to the host's loopback
-port = int(re.search(r"tproxy ip to 127\.0\.0\.1:(\d+)", rules).group(1))
-try:
-    trap = TcpEchoServer("127.0.0.1", port)
-except OSError:
-    trap = None
-if trap:
-    out = t.peer("tcp-connect", "127.0.0.1", port)
-    check(not out.endswith("echo") and trap.peers == [],
-          f"the listener's own port is not a way out ({out})")
-# nor the redirect's listener, on the wildcard address: 10.0.2.100:PORT
-# would be translated to the host's loopback, as 10.0.2.2 is
-port = int(re.search(r"redirect to :(\d+)", rules).group(1))
-try:
-    trap = TcpEchoServer("127.0.0.1", port)
-except OSError:
-    trap = None
-if trap:
-    outs = [t.peer("tcp-connect", a, port) for a in ("10.0.2.100",
-                                                       "127.0.0.1")]
+
+
+def no_way_out(what, pattern, addrs):
+    """Our listener whose port @pattern finds in the rules, dialled
+    directly at @addrs from inside, must not lead to the host's loopback
+    (a trap listens on that port there)"""
+    port = int(re.search(pattern, rules).group(1))
+    try:
+        trap = TcpEchoServer("127.0.0.1", port)
+    except OSError:
+        return  # the port is taken on the host: nothing to fall into
+    outs = [t.peer("tcp-connect", a, port) for a in addrs]
     check(not any(o.endswith("echo") for o in outs) and trap.peers == [],
-          f"the redirect listener's port is not a way out ({outs})")
+          f"{what}'s port is not a way out ({outs})")
+
+
+no_way_out("the tproxy listener", r"tproxy ip to 127\.0\.0\.1:(\d+)",
+           ["127.0.0.1"])
+# 10.0.2.100:PORT would be translated to the host's loopback, as 10.0.2.2
+no_way_out("the redirect's wildcard listener", r"redirect to :(\d+)",
+           ["10.0.2.100", "127.0.0.1"])
 
 status, out, err = f.finish()
 check("stays on libslirp" not in out + err, f"no warning: {out}{err}")
