@@ -50,6 +50,12 @@
 #include "gate.h"
 #include "splice.h"
 
+/* linux/netfilter_ipv6/ip6_tables.h's, which does not build beside
+ * glibc's net/if.h */
+#ifndef IP6T_SO_ORIGINAL_DST
+#define IP6T_SO_ORIGINAL_DST 80
+#endif
+
 static bool in_net4(const struct netcfg *n, struct in_addr a)
 {
 	return (a.s_addr & n->mask.s_addr) == n->net.s_addr;
@@ -132,12 +138,6 @@ int bypass_socket(const struct opts *o, const struct sockaddr_storage *orig,
 	}
 	return fd;
 }
-
-/* linux/netfilter_ipv6/ip6_tables.h's, which does not build beside
- * glibc's net/if.h */
-#ifndef IP6T_SO_ORIGINAL_DST
-#define IP6T_SO_ORIGINAL_DST 80
-#endif
 
 enum {
 	RETRY_MS = 1000, /* while the namespace's lo is down */
@@ -353,11 +353,9 @@ static int start(struct bypass *b)
 {
 	/* IPv4 and IPv6 on loopback, then on the wildcard address */
 	int fd[4] = { -1, -1, -1, -1 }, chan[2] = { -1, -1 }, rc = 0;
-	uint16_t *port[4];
 	struct tproxy_ports ports = { { 0, 0 }, { 0, 0 } };
-
-	port[0] = &ports.lo[0], port[1] = &ports.lo[1];
-	port[2] = &ports.any[0], port[3] = &ports.any[1];
+	uint16_t *port[4] = { &ports.lo[0], &ports.lo[1], &ports.any[0],
+			      &ports.any[1] };
 	for (int i = 0; i < 4 && rc >= 0; i++)
 		if (!(i & 1) || b->o->ipv6)
 			fd[i] = rc = listen_on(b, i & 1 ? AF_INET6 : AF_INET,

@@ -166,39 +166,42 @@ int64_t spin_stall_us(const char *pressure)
  * psi_spare() - From a fresh PSI reading: had tasks waited for a CPU no
  * more than 1/SPIN_STALL_DIV of the time since the last one?
  * @s:		window (its last reading)
- * @now_ns:	now
+ * @span_ns:	time since the last reading; 0: there was none
  * @stall_us:	the reading's total
  *
  * The first reading has nothing to compare with and says yes.
  * Return: whether a CPU was to spare
  */
-static bool psi_spare(struct spin *s, uint64_t now_ns, uint64_t stall_us)
+static bool psi_spare(struct spin *s, uint64_t span_ns, uint64_t stall_us)
 {
 	uint64_t last = s->stall_us;
 
 	s->stall_us = stall_us;
-	if (!s->sampled_ns || stall_us < last)
+	if (!span_ns || stall_us < last)
 		return true;
-	return (stall_us - last) * 1000 * SPIN_STALL_DIV <=
-	       now_ns - s->sampled_ns;
+	return (stall_us - last) * 1000 * SPIN_STALL_DIV <= span_ns;
 }
 
 /**
  * sample() - Read the source once more, and decide
  * @s:		window
  * @now_ns:	now
+ *
+ * A reading that fails keeps the last answer, and counts as one: the loop
+ * does not read again on every wait.
  */
 static void sample(struct spin *s, uint64_t now_ns)
 {
+	uint64_t span = s->sampled_ns ? now_ns - s->sampled_ns : 0;
 	char buf[256];
 	bool spare;
 	int64_t v;
 
+	s->sampled_ns = now_ns;
 	if (!read_src(s, buf, sizeof(buf)))
 		return;
 	if (!s->psi) {
 		v = spin_runnable(buf);
-		s->sampled_ns = now_ns;
 		if (v >= 0)
 			s->spare = (uint64_t)v <= s->ncpu;
 		return;
@@ -206,8 +209,7 @@ static void sample(struct spin *s, uint64_t now_ns)
 	v = spin_stall_us(buf);
 	if (v < 0)
 		return;
-	spare = psi_spare(s, now_ns, (uint64_t)v);
-	s->sampled_ns = now_ns;
+	spare = psi_spare(s, span, (uint64_t)v);
 	/* only what happened while we were allowed to poll moves the hold */
 	if (s->spare && !spare && s->hold_ns < SPIN_HOLD_MAX_NS)
 		s->hold_ns *= 2;
@@ -226,6 +228,7 @@ bool spin_cpu_spare(struct spin *s, uint64_t now_ns)
 		sample(s, now_ns);
 	return s->spare;
 }
+
 void spin_adapt(struct spin *s, uint64_t slept_ns, bool timed_out)
 {
 	if (!s->max_ns)
