@@ -24,6 +24,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests",
                                 "integration"))
 from nslib import *  # noqa: E402
 
+# iperf3's UDP: as fast as it can send, datagrams that fit a 1500 MTU
+UDP = ["-u", "-b", "0", "-l", "1400"]
 CASES = [
     # name, mtu, kind, iperf3 extra args
     ("ns->host 65520", 65520, "iperf", []),
@@ -32,11 +34,12 @@ CASES = [
     ("ns->host 1500", 1500, "iperf", []),
     ("ns->host 1500 -P4", 1500, "iperf", ["-P", "4"]),
     ("host->ns 1500 (-R)", 1500, "iperf", ["-R"]),
-    ("ns->host UDP 1500", 1500, "iperf", ["-u", "-b", "0", "-l", "1400"]),
+    ("ns->host UDP 1500", 1500, "iperf", UDP),
     # from a container on a bridge inside the namespace (br_netfilter on),
     # masqueraded, as rootless Docker, podman's bridge networks and
     # usernetes pods sit
     ("bridged ns->host 65520", 65520, "bridged", []),
+    ("bridged ns->host UDP 1500", 1500, "bridged", UDP),
     # connect, 1-byte request and answer, close: from the namespace
     ("ns->host conn/s", 1500, "connrate-out", []),
     # through a port forward: host client, server in the ns
@@ -44,20 +47,25 @@ CASES = [
     ("fwd host->ns 65520 -P4", 65520, "fwd", ["-P", "4"]),
     ("fwd ns->host 65520 (-R)", 65520, "fwd", ["-R"]),
     ("fwd host->ns 1500", 1500, "fwd", []),
+    ("fwd host->ns UDP 1500", 1500, "fwd", UDP),
     ("fwd conn/s", 1500, "connrate", []),
     ("rr latency ns->host", 1500, "latency", []),
+    # a 1-byte datagram each way, one at a time
+    ("udp rr latency ns->host", 1500, "udp-latency", []),
 ]
 UNITS = {"iperf": ("Gbit/s", "CPU s/GB"), "fwd": ("Gbit/s", "CPU s/GB"),
          "bridged": ("Gbit/s", "CPU s/GB"),
          "connrate": ("conn/s", "CPU ms/1k conn"),
          "connrate-out": ("conn/s", "CPU ms/1k conn"),
-         "latency": ("p50 us", "p99 us")}
+         "latency": ("p50 us", "p99 us"),
+         "udp-latency": ("p50 us", "p99 us")}
 TCP_RR = os.environ.get("TCP_RR") or os.path.join(
     os.path.dirname(S4), "bench", "tcp_rr")
 RK = "rootlesskit"  # pseudo-binary: rootlesskit's builtin port driver
 PASTA = "pasta"     # pseudo-binary: passt's pasta
 VETH = "veth"       # pseudo-binary: a veth pair, the kernel's ceiling
 FWDS = ((15201, 5201), (15202, 5202))  # host port -> iperf3, tcp_rr inside
+UDP_FWDS = ((15201, 5201),)  # iperf3 -u: its control connection is TCP
 # pasta wants a host interface with a default route to copy: a veth pair
 # whose far end nobody answers, inside the isolated namespace
 EXT, EXT_GW = "198.51.100.1/25", "198.51.100.126"
@@ -134,8 +142,9 @@ class Slirp(LoopbackForwards):
         sock = os.path.join(tempfile.mkdtemp(), "api.sock")
         self.f = start(["-c", f"--mtu={mtu}", "-a", sock, *self.extra],
                        self.t, binary=self.path)
-        for hp, gp in FWDS:
-            args = {"proto": "tcp", "host_addr": "127.0.0.1",
+        for proto, hp, gp in [("tcp", *f) for f in FWDS] + \
+                [("udp", *f) for f in UDP_FWDS]:
+            args = {"proto": proto, "host_addr": "127.0.0.1",
                     "host_port": hp, "guest_port": gp}
             if self.mode:
                 args["mode"] = self.mode
@@ -156,10 +165,11 @@ class Pasta(LoopbackForwards):
 
     def up(self, mtu):
         self.t = Netns("bench", userns=True)  # pasta joins its user ns
-        fw = [a for hp, gp in FWDS for a in ("-t", f"{hp}:{gp}")]
+        fw = [a for hp, gp in FWDS for a in ("-t", f"{hp}:{gp}")] + \
+            [a for hp, gp in UDP_FWDS for a in ("-u", f"{hp}:{gp}")]
         self.p = subprocess.Popen(
             ["pasta", "-f", "-q", "--config-net", "--mtu", str(mtu), *fw,
-             "-u", "none", "-T", "none", "-U", "none", str(self.t.pid)],
+             "-T", "none", "-U", "none", str(self.t.pid)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             preexec_fn=die_with_parent)
         for _ in range(100):
@@ -207,11 +217,24 @@ def iperf_result(r, cpu):
     """(Gbit/s received, CPU s per GB) from iperf3 -J output, or None."""
     if r.returncode != 0:
         return None
-    end = json.loads(r.stdout)["end"]
-    s = end.get("sum_received") or end["sum"]  # TCP, UDP
-    got = s["bytes"] * (1 - s.get("lost_percent", 0) / 100)
-    gbit = s["bits_per_second"] / 1e9 * (1 - s.get("lost_percent", 0) / 100)
-    return gbit, (cpu / (got / 1e9) if cpu is not None else None)
+    end = json.loads(r.stdout).get("end", {})
+    got, secs = received(end)
+    if not got:
+        return None  # iperf3 printed an error
+    return got * 8 / secs / 1e9, (cpu / (got / 1e9) if cpu is not None
+                                  else None)
+
+
+def received(end):
+    """(bytes the server received, seconds) from iperf3 -J's "end": its
+    sum_received (TCP; UDP from 3.11 on, which also carries the loss),
+    else UDP's sum, less what was lost."""
+    s = end.get("sum_received")
+    if s:
+        return s.get("bytes", 0), s.get("seconds") or 1
+    s = end.get("sum") or {}
+    return (s.get("bytes", 0) * (1 - s.get("lost_percent", 0) / 100),
+            s.get("seconds") or 1)
 
 
 def run_case(d, t, kind, extra, secs, cpu_of):
@@ -240,12 +263,14 @@ def run_case(d, t, kind, extra, secs, cpu_of):
         cpu = used()
         return rate, (cpu * 1e3 / (rate * secs / 1e3) if cpu is not None
                       else None)
-    if kind == "latency":
-        r = t.run([TCP_RR, "latency", d.host, "5202", str(2000 * secs)],
+    if kind in ("latency", "udp-latency"):
+        r = t.run([TCP_RR, kind, d.host, "5202", str(2000 * secs)],
                   timeout=secs * 10 + 60)
         if r.returncode != 0:
             return None
         v = dict(kv.split("=") for kv in r.stdout.split())
+        if int(v.get("lost", 0)) > 2000 * secs // 100:
+            return None  # more than 1% lost: not a latency any more
         return float(v["p50_us"]), float(v["p99_us"])
     if kind == "bridged":
         c = container_behind(t, bridge=True)
@@ -296,7 +321,8 @@ def rootlesskit_prepass(cases, rounds, secs):
     os.chmod(os.path.join(out, "tcp_rr"), 0o755)
     os.environ["TCP_RR_USER"] = os.path.join(out, "tcp_rr")
     as_test_user(os.path.join(os.path.dirname(__file__),
-                              "rootlesskit_fwd.py"), "user")
+                              "rootlesskit_fwd.py"), "user",
+                 extra_files=(os.path.abspath(__file__),))
     try:
         return json.load(open(os.environ["RK_OUT"]))
     except (OSError, ValueError):

@@ -8,6 +8,8 @@ import json
 import tempfile
 from nslib import *
 
+from bench import received  # noqa: E402
+
 assert_isolated()
 TCP_RR = os.environ["TCP_RR_USER"]
 want = json.loads(os.environ["RK_WANT"])
@@ -37,6 +39,7 @@ def one(kind, mtu, extra):
              ">/dev/null & "
              f"rootlessctl --socket {api} add-ports "
              "127.0.0.1:15201:5201/tcp 127.0.0.1:15202:5202/tcp "
+             "127.0.0.1:15201:5201/udp "
              ">/dev/null && echo READY; sleep infinity")
     p = subprocess.Popen(
         ["rootlesskit", "--net=slirp4netns",
@@ -60,9 +63,10 @@ def one(kind, mtu, extra):
                                capture_output=True,
                                text=True, timeout=secs + 60)
             if r.returncode == 0:
-                s = json.loads(r.stdout)["end"]["sum_received"]
-                res = [s["bits_per_second"] / 1e9,
-                       (tree_cpu(p.pid) - c0) / (s["bytes"] / 1e9)]
+                got, took = received(json.loads(r.stdout).get("end", {}))
+                if got:
+                    res = [got * 8 / took / 1e9,
+                           (tree_cpu(p.pid) - c0) / (got / 1e9)]
         else:
             r = subprocess.run([TCP_RR, "connrate", "127.0.0.1", "15202",
                                 str(secs)], capture_output=True, text=True,

@@ -4,16 +4,20 @@
  *   tcp_rr server PORT              answer every byte with one byte
  *   tcp_rr connrate HOST PORT SECS  connect, 1 byte each way, close, again
  *   tcp_rr latency HOST PORT COUNT  1 byte each way on one connection
+ *   tcp_rr udp-latency HOST PORT COUNT  a 1-byte datagram each way
  *
- * connrate prints "rate=N" (connections per second); latency prints
- * "p50_us=N p99_us=N". The server is one epoll thread: what it measures is
- * the path in between, not the server.
+ * connrate prints "rate=N" (connections per second); latency and
+ * udp-latency print "p50_us=N p99_us=N" (udp-latency adds "lost=N": a
+ * datagram with no answer in 100 ms is sent again, and its wait counts).
+ * The server also echoes UDP datagrams on PORT. It is one epoll thread:
+ * what it measures is the path in between, not the server.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,19 +40,36 @@ static _Noreturn void die(const char *what)
 	exit(1);
 }
 
+/* send each datagram back where it came from */
+static void udp_echo(int u)
+{
+	struct sockaddr_in6 from;
+	socklen_t fl = sizeof(from);
+	char b[2048];
+	ssize_t r = recvfrom(u, b, sizeof(b), MSG_DONTWAIT,
+			     (struct sockaddr *)&from, &fl);
+
+	if (r >= 0)
+		sendto(u, b, r, 0, (struct sockaddr *)&from, fl);
+}
+
 /* answer each byte read with one byte, on every connection */
 static _Noreturn void server(int port)
 {
 	struct sockaddr_in6 a = { .sin6_family = AF_INET6,
 				  .sin6_port = htons(port) };
 	int l = socket(AF_INET6, SOCK_STREAM, 0), one = 1;
+	int u = socket(AF_INET6, SOCK_DGRAM, 0);
 	int ep = epoll_create1(0);
 	struct epoll_event ev = { .events = EPOLLIN, .data.fd = l };
 
 	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(l, 4096))
+	if (bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(l, 4096) ||
+	    bind(u, (struct sockaddr *)&a, sizeof(a)) < 0)
 		die("bind/listen");
 	epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev);
+	ev.data.fd = u;
+	epoll_ctl(ep, EPOLL_CTL_ADD, u, &ev);
 	printf("listening\n");
 	fflush(stdout);
 	for (;;) {
@@ -60,6 +81,10 @@ static _Noreturn void server(int port)
 			char b[512];
 			ssize_t r;
 
+			if (fd == u) {
+				udp_echo(u);
+				continue;
+			}
 			if (fd == l) {
 				int c = accept(l, NULL, NULL);
 
@@ -79,17 +104,18 @@ static _Noreturn void server(int port)
 	}
 }
 
-static int dial(const char *host, const char *port)
+static int dial(const char *host, const char *port, int type)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
+	struct addrinfo hints = { .ai_socktype = type }, *ai;
 	int fd, one = 1;
 
 	if (getaddrinfo(host, port, &hints, &ai))
 		die("getaddrinfo");
-	fd = socket(ai->ai_family, SOCK_STREAM, 0);
+	fd = socket(ai->ai_family, type, 0);
 	if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) < 0)
 		die("connect");
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (type == SOCK_STREAM)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	freeaddrinfo(ai);
 	return fd;
 }
@@ -108,7 +134,7 @@ static int connrate(const char *host, const char *port, double secs)
 	long n = 0;
 
 	do {
-		int fd = dial(host, port);
+		int fd = dial(host, port, SOCK_STREAM);
 
 		if (exchange(fd) < 0)
 			die("exchange");
@@ -127,22 +153,42 @@ static int cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int latency(const char *host, const char *port, long count)
+/* one datagram there and its echo back, sent again after 100 ms of
+ * silence (at most 50 times); 0, or -1 */
+static int udp_exchange(int fd, long *lost)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char b = 'x';
+
+	for (int tries = 0; tries < 50; tries++) {
+		if (send(fd, &b, 1, 0) != 1)
+			return -1;
+		if (poll(&p, 1, 100) == 1)
+			return recv(fd, &b, 1, 0) == 1 ? 0 : -1;
+		(*lost)++;
+	}
+	return -1;
+}
+
+static int latency(const char *host, const char *port, long count, int type)
 {
 	double *us = calloc(count, sizeof(*us));
-	int fd = dial(host, port);
+	int fd = dial(host, port, type);
+	long lost = 0;
 
 	if (!us)
 		die("calloc");
 	for (long i = 0; i < count; i++) {
 		double t0 = now_s();
 
-		if (exchange(fd) < 0)
+		if ((type == SOCK_DGRAM ? udp_exchange(fd, &lost)
+					: exchange(fd)) < 0)
 			die("exchange");
 		us[i] = (now_s() - t0) * 1e6;
 	}
 	qsort(us, count, sizeof(*us), cmp);
-	printf("p50_us=%.1f p99_us=%.1f\n", us[count / 2], us[count * 99 / 100]);
+	printf("p50_us=%.1f p99_us=%.1f", us[count / 2], us[count * 99 / 100]);
+	printf(type == SOCK_DGRAM ? " lost=%ld\n" : "\n", lost);
 	free(us); /* a leak fails the sanitizer build's smoke run */
 	close(fd);
 	return 0;
@@ -155,9 +201,11 @@ int main(int argc, char **argv)
 	if (argc == 5 && !strcmp(argv[1], "connrate"))
 		return connrate(argv[2], argv[3], atof(argv[4]));
 	if (argc == 5 && !strcmp(argv[1], "latency") && atol(argv[4]) > 0)
-		return latency(argv[2], argv[3], atol(argv[4]));
+		return latency(argv[2], argv[3], atol(argv[4]), SOCK_STREAM);
+	if (argc == 5 && !strcmp(argv[1], "udp-latency") && atol(argv[4]) > 0)
+		return latency(argv[2], argv[3], atol(argv[4]), SOCK_DGRAM);
 	fprintf(stderr, "usage: %s server PORT | connrate HOST PORT SECS | "
-			"latency HOST PORT COUNT\n",
+			"[udp-]latency HOST PORT COUNT\n",
 		argv[0]);
 	return 2;
 }

@@ -12,6 +12,7 @@
 #include "fwd/fwd.h"
 #include "fwd/splice.h"
 #include "fwd/udp.h"
+#include "fwd/udp_out.h"
 #include "options.h"
 #include "ring/ring.h"
 #include "slirp/pollset.h"
@@ -31,6 +32,7 @@ struct ctx {
 	struct fwd_splice *splice; /* TCP forwards' fast path */
 	struct fwd_udp *udp;	   /* and UDP's */
 	struct bypass *bypass;	   /* outbound TCP's, NULL if on libslirp */
+	struct udp_out *udp_out;   /* outbound UDP's (idle on libslirp) */
 	struct api *api; /* NULL without --api-socket */
 	Slirp *slirp;
 

@@ -19,6 +19,7 @@
 #include "ctx.h"
 #include "loop.h"
 #include "fwd/bypass.h"
+#include "fwd/udp_out.h"
 #include "fwd/fwd_slirp.h"
 #include "clock.h"
 #include "slirp/stack.h"
@@ -136,7 +137,8 @@ int loop_init(struct ctx *c, int tapfd, struct err *e)
 	c->fwd = fwd_new(&backend);
 	c->splice = fwd_splice_new(c->ring, c->timers, &c->helper, c->o);
 	c->udp = fwd_udp_new(c->ring, c->timers, &c->helper, c->o);
-	if (!c->fwd || !c->splice || !c->udp)
+	c->udp_out = udp_out_new(c->ring, c->timers, &c->helper, c->o);
+	if (!c->fwd || !c->splice || !c->udp || !c->udp_out)
 		return err_set(e, -ENOMEM, "out of memory");
 	if (c->o->api_socket) {
 		c->api = api_new(c->ring, c->timers, c->o, c->fwd, c->splice,
@@ -157,7 +159,7 @@ int loop_init(struct ctx *c, int tapfd, struct err *e)
 	else if (rc < 0)
 		return err_set(e, rc, "io_uring: %s", strerror(-rc));
 	c->bypass = bypass_start(c->ring, c->timers, &c->helper, c->o,
-				 c->splice);
+				 c->splice, c->udp_out);
 	return 0;
 }
 
@@ -195,6 +197,10 @@ static void dispatch(struct ctx *c, const struct ring_cqe *cqe)
 	case RING_GATE_CHAN:
 	case RING_GATE_CONN:
 		bypass_complete(c->bypass, cqe->ref, cqe->res);
+		break;
+	case RING_UDP_OUT_LISTEN:
+	case RING_UDP_OUT_FLOW:
+		udp_out_complete(c->udp_out, cqe->ref, cqe->res);
 		break;
 	case RING_NUM_TYPES:
 	default:
@@ -262,6 +268,8 @@ void loop_cleanup(struct ctx *c)
 	c->splice = NULL;
 	fwd_udp_free(c->udp);
 	c->udp = NULL;
+	udp_out_free(c->udp_out);
+	c->udp_out = NULL;
 	/* the ring goes before the buffers its operations point into */
 	ring_free(c->ring);
 	c->ring = NULL;

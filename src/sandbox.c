@@ -233,10 +233,13 @@ int sandbox_apply(const struct opts *o, struct err *e)
 
 int sandbox_helper_apply(struct err *e)
 {
-	const cap_value_t keep = CAP_NET_ADMIN;
+	/* CAP_NET_RAW: outbound UDP's ICMP errors and answers go to the
+	 * guest by a raw socket in the namespace (fwd/udp_out.c); its root
+	 * holds that power over the namespace already */
+	const cap_value_t keep[] = { CAP_NET_ADMIN, CAP_NET_RAW };
 	int rc = empty_root(e);
 
-	return rc ? rc : drop_caps(&keep, 1, e);
+	return rc ? rc : drop_caps(keep, 2, e);
 }
 
 static const char *const denied[] = {
@@ -327,8 +330,9 @@ int seccomp_helper_apply(struct err *e)
 	if (!rc)
 		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
 				      SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-	/* sockets to reach the namespace's services: IP only, never a raw
-	 * or packet socket, netlink or a unix socket */
+	/* sockets to reach the namespace's services, and raw IP ones for
+	 * what outbound UDP owes the guest: IP only, never a packet
+	 * socket, netlink or a unix socket */
 	if (!rc)
 		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
 				      SCMP_A0(SCMP_CMP_EQ, AF_INET));

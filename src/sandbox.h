@@ -45,7 +45,7 @@ int sandbox_apply(const struct opts *o, struct err *e);
  * sandbox_helper_apply() - Confine the helper, which lives in the target's
  * user namespace: a mount namespace of its own with an empty, read-only
  * root, no capability but CAP_NET_ADMIN (its rules and transparent
- * sockets), no_new_privs
+ * sockets) and CAP_NET_RAW (raw sockets for outbound UDP), no_new_privs
  * @e:		message on failure
  *
  * Call once every file it needs is open. With PR_SET_DUMPABLE 0 (set when

@@ -16,7 +16,7 @@
  * the accepted socket's own address on loopback, conntrack's
  * (SO_ORIGINAL_DST) on the wildcard; the splice engine relays it and a
  * host socket connected there, translated as libslirp would
- * (bypass_target()). Between the guest and us it is kernel TCP.
+ * (egress_target()). Between the guest and us it is kernel TCP.
  *
  * The connect semantics are libslirp's: each new connection's SYN waits in
  * the namespace's netfilter queue until the host socket's connect has an
@@ -24,7 +24,11 @@
  * dial() hands the engine that socket, already connected. A refusal or an
  * unreachable network is the guest's, as libslirp gives it.
  *
- * What stays on libslirp: UDP, ICMP, TCP to the DNS address (libslirp
+ * The namespace's own UDP takes a kernel path of its own (udp_out.c),
+ * whose listeners start() opens with these and whose rules go in the same
+ * table.
+ *
+ * What stays on libslirp: ICMP, TCP to the DNS address (libslirp
  * sends it to the host's resolver), under --disable-host-loopback TCP to
  * the whole virtual network, which libslirp refuses, answers in
  * connections that came in by the TAP, and new connections the gate has
@@ -47,97 +51,16 @@
 #include "../sandbox.h"
 #include "../timers.h"
 #include "bypass.h"
+#include "egress.h"
 #include "gate.h"
 #include "splice.h"
+#include "udp_out.h"
 
 /* linux/netfilter_ipv6/ip6_tables.h's, which does not build beside
  * glibc's net/if.h */
 #ifndef IP6T_SO_ORIGINAL_DST
 #define IP6T_SO_ORIGINAL_DST 80
 #endif
-
-static bool in_net4(const struct netcfg *n, struct in_addr a)
-{
-	return (a.s_addr & n->mask.s_addr) == n->net.s_addr;
-}
-
-/* libslirp runs its IPv6 network as a /64 whatever --cidr6 says */
-static bool in_net6(const struct netcfg *n, const struct in6_addr *a)
-{
-	return !memcmp(a->s6_addr, n->net6.s6_addr, 8);
-}
-
-int bypass_target(const struct opts *o, const struct sockaddr_storage *orig,
-		  struct sockaddr_storage *to)
-{
-	const struct netcfg *n = &o->net;
-
-	*to = *orig;
-	if (orig->ss_family == AF_INET) {
-		struct sockaddr_in *a = (struct sockaddr_in *)to;
-
-		if ((ntohl(a->sin_addr.s_addr) >> 24) == 127 ||
-		    a->sin_addr.s_addr == INADDR_ANY)
-			return -ECONNREFUSED; /* our listener, dialled direct */
-		if (in_net4(n, a->sin_addr)) {
-			/* the gateway or any other alias but DNS, which the
-			 * rules leave to libslirp: the host's loopback */
-			if (o->disable_host_loopback ||
-			    a->sin_addr.s_addr == n->dns.s_addr)
-				return -ECONNREFUSED;
-			a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		}
-		return sizeof(*a);
-	}
-	if (orig->ss_family == AF_INET6) {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)to;
-
-		if (IN6_IS_ADDR_LOOPBACK(&a->sin6_addr) ||
-		    IN6_IS_ADDR_UNSPECIFIED(&a->sin6_addr) ||
-		    IN6_IS_ADDR_V4MAPPED(&a->sin6_addr))
-			return -ECONNREFUSED;
-		if (in_net6(n, &a->sin6_addr)) {
-			if (o->disable_host_loopback ||
-			    IN6_ARE_ADDR_EQUAL(&a->sin6_addr, &n->dns6))
-				return -ECONNREFUSED;
-			a->sin6_addr = in6addr_loopback;
-		}
-		a->sin6_flowinfo = 0;
-		a->sin6_scope_id = 0;
-		return sizeof(*a);
-	}
-	return -ECONNREFUSED;
-}
-
-int bypass_socket(const struct opts *o, const struct sockaddr_storage *orig,
-		  struct sockaddr_storage *to, socklen_t *tolen)
-{
-	int one = 1, fd, len, rc = 0;
-
-	len = bypass_target(o, orig, to);
-	if (len < 0)
-		return len;
-	*tolen = len;
-	fd = socket(to->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    0);
-	if (fd < 0)
-		return -errno;
-	/* as libslirp's own sockets: a relay adds no Nagle delay */
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	setsockopt(fd, SOL_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
-	if (to->ss_family == AF_INET && o->has_out4)
-		rc = bind(fd, (const struct sockaddr *)&o->out4,
-			  sizeof(o->out4));
-	else if (to->ss_family == AF_INET6 && o->has_out6)
-		rc = bind(fd, (const struct sockaddr *)&o->out6,
-			  sizeof(o->out6));
-	if (rc < 0) {
-		rc = -errno;
-		close(fd);
-		return rc;
-	}
-	return fd;
-}
 
 enum {
 	RETRY_MS = 1000, /* while the namespace's lo is down */
@@ -151,60 +74,17 @@ struct bypass {
 	struct helper *helper;
 	const struct opts *o;
 	struct fwd_splice *splice;
+	struct udp_out *udp; /* outbound UDP's engine */
 	struct gate *gate;   /* the SYN queue's parent end */
 	struct timer *retry; /* armed while lo is down */
 	unsigned tries;
 };
 
-/**
- * listen_on() - A transparent listener in the namespace, on loopback or
- * the wildcard address
- * @b:		what we work with
- * @family:	AF_INET or AF_INET6
- * @any:	the wildcard address
- * @port:	set to its port
- *
- * Its mark is not the one that routes to lo (tproxy.c): its answers go
- * out as any others, to a container behind a bridge as well.
- * Return: the listening fd, or -errno
- */
-static int listen_on(const struct bypass *b, int family, bool any,
-		     uint16_t *port)
-{
-	struct sockaddr_storage a = { .ss_family = family };
-	socklen_t len = family == AF_INET6 ? sizeof(struct sockaddr_in6)
-					   : sizeof(struct sockaddr_in);
-	int fd, one = 1, rc;
-
-	rc = helper_sockets(b->helper, family,
-			    synq_listener_mark(b->o->forward_fwmark), &fd, 1);
-	if (rc < 0)
-		return rc;
-	if (family == AF_INET6) {
-		((struct sockaddr_in6 *)&a)->sin6_addr =
-			any ? in6addr_any : in6addr_loopback;
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	} else {
-		((struct sockaddr_in *)&a)->sin_addr.s_addr =
-			htonl(any ? INADDR_ANY : INADDR_LOOPBACK);
-	}
-	if (bind(fd, (struct sockaddr *)&a, len) < 0 ||
-	    listen(fd, SOMAXCONN) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
-		rc = -errno;
-		close(fd);
-		return rc;
-	}
-	*port = ntohs(family == AF_INET6 ? ((struct sockaddr_in6 *)&a)->sin6_port
-					 : ((struct sockaddr_in *)&a)->sin_port);
-	return fd;
-}
-
 /* gate_dial_fn: the host socket for a held SYN */
 static int gate_dial(const void *opaque, const struct sockaddr_storage *orig,
 		     struct sockaddr_storage *to, socklen_t *tolen)
 {
-	return bypass_socket(opaque, orig, to, tolen);
+	return egress_socket(opaque, SOCK_STREAM, orig, to, tolen);
 }
 
 /* The same address and port: a and b of one family */
@@ -291,7 +171,7 @@ static int dial_as(const struct bypass *b, int cfd, bool redirected,
 		*tolen = 0; /* connected already */
 		return fd;
 	}
-	return bypass_socket(b->o, &orig, to, tolen);
+	return egress_socket(b->o, SOCK_STREAM, &orig, to, tolen);
 }
 
 /* fwd_splice_dial_fn: a transparent listener's connection */
@@ -353,13 +233,14 @@ static int start(struct bypass *b)
 {
 	/* IPv4 and IPv6 on loopback, then on the wildcard address */
 	int fd[4] = { -1, -1, -1, -1 }, chan[2] = { -1, -1 }, rc = 0;
-	struct tproxy_ports ports = { { 0, 0 }, { 0, 0 } };
+	struct tproxy_ports ports = { { 0, 0 }, { 0, 0 }, { 0, 0 } };
 	uint16_t *port[4] = { &ports.lo[0], &ports.lo[1], &ports.any[0],
 			      &ports.any[1] };
 	for (int i = 0; i < 4 && rc >= 0; i++)
 		if (!(i & 1) || b->o->ipv6)
-			fd[i] = rc = listen_on(b, i & 1 ? AF_INET6 : AF_INET,
-					       i >= 2, port[i]);
+			fd[i] = rc = egress_listener(
+				b->helper, b->o, SOCK_STREAM,
+				i & 1 ? AF_INET6 : AF_INET, i >= 2, port[i]);
 	/* listening before the rules point at them: else a guest's connect
 	 * in between would be reset */
 	for (int i = 0; i < 4 && rc >= 0; i++)
@@ -370,6 +251,15 @@ static int start(struct bypass *b)
 			if (rc >= 0)
 				fd[i] = -1; /* the engine's now */
 		}
+	/* without UDP listeners, UDP stays on libslirp and TCP goes on */
+	if (rc >= 0 && b->udp) {
+		int urc = udp_out_listen(b->udp, ports.udp);
+
+		if (urc < 0)
+			log_warn("outbound UDP: no listener in the namespace "
+				 "(%s): it stays on libslirp",
+				 strerror(-urc));
+	}
 	if (rc >= 0) {
 		struct gate_queue q = queue(b, chan);
 
@@ -385,6 +275,7 @@ static int start(struct bypass *b)
 		rc = helper_bypass(b->helper, &ports, chan[1]);
 	if (rc < 0) {
 		fwd_splice_drop_adopted(b->splice);
+		udp_out_stop(b->udp);
 		gate_free(b->gate);
 		b->gate = NULL;
 	}
@@ -434,7 +325,7 @@ static void retry(void *a, void *unused)
 
 struct bypass *bypass_start(struct ring *ring, struct timers *timers,
 			    struct helper *helper, const struct opts *o,
-			    struct fwd_splice *splice)
+			    struct fwd_splice *splice, struct udp_out *udp)
 {
 	struct bypass *b;
 	int rc;
@@ -451,7 +342,8 @@ struct bypass *bypass_start(struct ring *ring, struct timers *timers,
 	if (!b)
 		return NULL;
 	*b = (struct bypass){ .ring = ring, .timers = timers,
-			      .helper = helper, .o = o, .splice = splice };
+			      .helper = helper, .o = o, .splice = splice,
+			      .udp = udp };
 	rc = try_start(b);
 	/* lo down: a client that configures the namespace itself (no -c,
 	 * as rootlesskit) brings it up after we are ready; till then TCP

@@ -2,6 +2,8 @@
 #ifndef S4_BYPASS_H
 #define S4_BYPASS_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #include "../ring/ring.h"
@@ -9,6 +11,7 @@
 struct bypass;
 struct fwd_splice;
 struct helper;
+struct udp_out;
 struct opts;
 struct timers;
 
@@ -25,6 +28,8 @@ struct timers;
  * @helper:	makes the listeners, installs the rules, holds the SYNs
  * @o:		options (--disable-tcp-bypass, the network, the fwmark)
  * @splice:	the engine that relays what they accept
+ * @udp:	the engine for outbound UDP, whose listeners the rules feed
+ *		too (NULL: UDP stays on libslirp)
  *
  * If any part is missing, says why once and leaves outbound TCP to
  * libslirp: never fatal.
@@ -32,34 +37,10 @@ struct timers;
  */
 struct bypass *bypass_start(struct ring *ring, struct timers *timers,
 			    struct helper *helper, const struct opts *o,
-			    struct fwd_splice *splice);
+			    struct fwd_splice *splice, struct udp_out *udp);
 
 /* A RING_GATE_CHAN or RING_GATE_CONN completion; @b may be NULL. */
 void bypass_complete(struct bypass *b, union ring_ref ref, int res);
 void bypass_free(struct bypass *b);
-
-/**
- * bypass_target() - Where a bypassed connection goes on the host, as
- * libslirp would send it
- * @o:		options
- * @orig:	its original destination: the accepted socket's own address
- * @to:		set to the host's address
- * Return: its length, or -ECONNREFUSED where libslirp would refuse or we
- *	   must not go (the listener's own loopback address)
- */
-int bypass_target(const struct opts *o, const struct sockaddr_storage *orig,
-		  struct sockaddr_storage *to);
-
-/**
- * bypass_socket() - The host end of a bypassed connection
- * @o:		options
- * @orig:	where the guest dialled
- * @to:		set to where to connect it
- * @tolen:	its length
- * Return: a non-blocking TCP socket, bound to --outbound-addr[6] if given,
- *	   or -errno
- */
-int bypass_socket(const struct opts *o, const struct sockaddr_storage *orig,
-		  struct sockaddr_storage *to, socklen_t *tolen);
 
 #endif

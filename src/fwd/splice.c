@@ -717,6 +717,7 @@ static int ns_socket(struct fwd_splice *s, const struct splice_listener *l,
 		/* near RLIMIT_NOFILE, one at a time */
 		unsigned want = fdlimit_room(l->fd, PLENTY_FDS) ? POOL_BATCH : 1;
 		int n = helper_sockets(s->helper, l->guest.ss_family,
+				       SOCK_STREAM,
 				       s->transparent ? s->o->forward_fwmark
 						      : 0,
 				       s->pool[f], want);

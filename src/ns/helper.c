@@ -17,7 +17,7 @@
  * slirp4netns's child exits once the fd is sent, ours stays. So it is
  * never dumpable (from the fork on), and once its files are open it moves
  * into a mount namespace of its own with an empty root and keeps no
- * capability but CAP_NET_ADMIN (sandbox_helper_apply()).
+ * capability but CAP_NET_ADMIN and CAP_NET_RAW (sandbox_helper_apply()).
  *
  * If the helper fails before sending the fd it exits 1 and the parent says
  * "child failed(1)" and exits with that status, as slirp4netns does.
@@ -505,12 +505,12 @@ int helper_socket(struct helper *h, int family, int type, int protocol)
 	return rc == 1 ? fd : rc;
 }
 
-int helper_sockets(struct helper *h, int family, uint32_t mark, int *fds,
-		   unsigned n)
+int helper_sockets(struct helper *h, int family, int type, uint32_t mark,
+		   int *fds, unsigned n)
 {
 	struct helper_req req = { .op = HELPER_SOCKET,
 				  .family = family,
-				  .type = SOCK_STREAM | SOCK_NONBLOCK,
+				  .type = type | SOCK_NONBLOCK,
 				  .mark = mark,
 				  .count = n };
 

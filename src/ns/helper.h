@@ -70,18 +70,19 @@ int helper_socket(struct helper *h, int family, int type, int protocol);
 enum { HELPER_BATCH = 64 };
 
 /**
- * helper_sockets() - Several TCP sockets in the namespace at once, for a
+ * helper_sockets() - Several sockets in the namespace at once, for a
  * pool: one round trip for all of them
  * @h:		helper
  * @family:	AF_INET or AF_INET6
+ * @type:	SOCK_STREAM or SOCK_DGRAM
  * @mark:	0, or SO_MARK and IP_TRANSPARENT (see helper_transparent()):
  *		the caller may then bind them to any address
  * @fds:	filled
  * @n:		how many, at most HELPER_BATCH
  * Return: how many were filled (non-blocking sockets), or -errno
  */
-int helper_sockets(struct helper *h, int family, uint32_t mark, int *fds,
-		   unsigned n);
+int helper_sockets(struct helper *h, int family, int type, uint32_t mark,
+		   int *fds, unsigned n);
 
 /**
  * helper_transparent() - Have the helper install the namespace's rules

@@ -42,6 +42,12 @@
  *    container's SYN on a bridge was answered with a reset. NAT is
  *    conntrack's, which keeps. It runs after the usual dstnat priority: a
  *    DNAT of the namespace's own comes first, and then ours does not.
+ * UDP from the namespace's own sockets to a unicast address takes the
+ * output and prerouting legs too, to a transparent UDP listener on
+ * loopback (fwd/udp_out.c); broadcast and multicast stay libslirp's, and
+ * so does what other interfaces route to the TAP (no redirect for UDP
+ * yet: the original destination of a redirected datagram is conntrack's,
+ * which UDP sockets do not tell).
  * The "not local" test keeps apart the packets a splice forward sends to
  * the guest's own address with the same mark (transparent.c). Our
  * listeners carry MARK + 1, which routes as usual: their answers to a
@@ -230,10 +236,9 @@ static void accept_here(struct nftnl_rule *r)
 	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NF_ACCEPT);
 }
 
-/* go on only if the destination is not one of this namespace's */
-static void daddr_not_local(struct nftnl_rule *r)
+/* go on only if the destination's route type @op @type (RTN_*) */
+static void daddr_type(struct nftnl_rule *r, uint32_t op, uint32_t type)
 {
-	uint32_t local = RTN_LOCAL;
 	struct nftnl_expr *e = expr(r, "fib");
 
 	if (!e)
@@ -241,7 +246,13 @@ static void daddr_not_local(struct nftnl_rule *r)
 	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, NFT_REG_1);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_DADDR);
-	cmp(r, NFT_CMP_NEQ, &local, sizeof(local));
+	cmp(r, op, &type, sizeof(type));
+}
+
+/* go on only if the destination is not one of this namespace's */
+static void daddr_not_local(struct nftnl_rule *r)
+{
+	daddr_type(r, NFT_CMP_NEQ, RTN_LOCAL);
 }
 
 /* ---------------------------------------------------------------- rules */
@@ -273,13 +284,12 @@ static void mark_set(struct nftnl_rule *r, uint32_t mark)
 	nftnl_expr_set_u32(e, NFTNL_EXPR_META_SREG, NFT_REG_1);
 }
 
-/* go on only for TCP of @nfproto to a destination libslirp need not see */
-static void tcp_to_bypass(const struct tproxy *t, struct nftnl_rule *r,
-			  uint8_t nfproto)
+/* go on only for @l4 (TCP, UDP) of @nfproto to a destination libslirp need
+ * not see */
+static void l4_to_bypass(const struct tproxy *t, struct nftnl_rule *r,
+			 uint8_t nfproto, uint8_t l4)
 {
-	uint8_t tcp = IPPROTO_TCP;
-
-	meta_is(r, NFT_META_L4PROTO, &tcp, 1);
+	meta_is(r, NFT_META_L4PROTO, &l4, 1);
 	meta_is(r, NFT_META_NFPROTO, &nfproto, 1);
 	if (nfproto == NFPROTO_IPV4)
 		daddr_not(r, 16, &t->skip4, &t->mask4, 4);
@@ -489,19 +499,24 @@ static struct nftnl_rule *slirp_rule(const struct tproxy *t, const char *chain,
 }
 
 /**
- * mark_rule() - oifname TAP, TCP, @nfproto, daddr not skipped: mark it
+ * mark_rule() - oifname TAP, @l4, @nfproto, daddr not skipped: mark it
  * @t:		state
  * @nfproto:	NFPROTO_IPV4 or NFPROTO_IPV6
+ * @l4:		IPPROTO_TCP, or IPPROTO_UDP (to a unicast address)
  * Return: the rule, or NULL without memory
  */
-static struct nftnl_rule *mark_rule(const struct tproxy *t, uint8_t nfproto)
+static struct nftnl_rule *mark_rule(const struct tproxy *t, uint8_t nfproto,
+				    uint8_t l4)
 {
 	struct nftnl_rule *r = rule_new("output");
 
 	if (!r)
 		return NULL;
 	oifname_cmp(t, r, NFT_CMP_EQ);
-	tcp_to_bypass(t, r, nfproto);
+	l4_to_bypass(t, r, nfproto, l4);
+	/* one host: broadcast and multicast stay libslirp's */
+	if (l4 == IPPROTO_UDP)
+		daddr_type(r, NFT_CMP_EQ, RTN_UNICAST);
 	mark_set(r, t->mark);
 	return r;
 }
@@ -525,7 +540,7 @@ static struct nftnl_rule *gate_rule(const struct tproxy *t, uint8_t nfproto,
 		iif_lo_cmp(r, NFT_CMP_NEQ);
 	else
 		oifname_cmp(t, r, NFT_CMP_EQ);
-	tcp_to_bypass(t, r, nfproto);
+	l4_to_bypass(t, r, nfproto, IPPROTO_TCP);
 	syn_only(r);
 	if (forwarded)
 		routed_to_tap(t, r);
@@ -597,23 +612,24 @@ static void tproxy_to(struct nftnl_rule *r, uint8_t nfproto, uint16_t port)
 
 /**
  * tproxy_rule() - To our listener on loopback @port: what the output chain
- * marked (it comes back in on lo, to a destination not local)
+ * marked (it comes back in on lo, to a destination not local). For UDP
+ * the kernel looks for a connected socket of the flow first (udp_out.c).
  * @t:		state
  * @nfproto:	NFPROTO_IPV4 or NFPROTO_IPV6
+ * @l4:		IPPROTO_TCP or IPPROTO_UDP
  * @port:	the listener's, host order
  * Return: the rule, or NULL without memory
  */
 static struct nftnl_rule *tproxy_rule(const struct tproxy *t, uint8_t nfproto,
-				      uint16_t port)
+				      uint8_t l4, uint16_t port)
 {
 	struct nftnl_rule *r = rule_new("prerouting");
-	uint8_t tcp = IPPROTO_TCP;
 
 	if (!r)
 		return NULL;
 	iif_lo_cmp(r, NFT_CMP_EQ);
 	meta_is(r, NFT_META_MARK, &t->mark, sizeof(t->mark));
-	meta_is(r, NFT_META_L4PROTO, &tcp, 1);
+	meta_is(r, NFT_META_L4PROTO, &l4, 1);
 	daddr_not_local(r);
 	meta_is(r, NFT_META_NFPROTO, &nfproto, 1);
 	tproxy_to(r, nfproto, port);
@@ -639,7 +655,7 @@ static struct nftnl_rule *redirect_rule(const struct tproxy *t,
 	if (!r)
 		return NULL;
 	iif_lo_cmp(r, NFT_CMP_NEQ);
-	tcp_to_bypass(t, r, nfproto);
+	l4_to_bypass(t, r, nfproto, IPPROTO_TCP);
 	routed_to_tap(t, r);
 	immediate(r, NFT_REG_1, &nport, sizeof(nport));
 	e = expr(r, "redir");
@@ -813,17 +829,26 @@ static void install_body(struct tproxy *t, struct mnl_nlmsg_batch *b,
 	put_rule(t, b, orphan_rule());
 	put_rule(t, b, slirp_rule(t, "output", true));
 	put_rule(t, b, slirp_rule(t, "output", false));
-	for (int f = 0; f < 2; f++)
+	for (int f = 0; f < 2; f++) {
+		uint8_t nfproto = f ? NFPROTO_IPV6 : NFPROTO_IPV4;
+
 		if (ports->lo[f])
-			put_rule(t, b, mark_rule(t, f ? NFPROTO_IPV6
-						      : NFPROTO_IPV4));
+			put_rule(t, b, mark_rule(t, nfproto, IPPROTO_TCP));
+		if (ports->udp[f])
+			put_rule(t, b, mark_rule(t, nfproto, IPPROTO_UDP));
+	}
 	/* prerouting: lo's to the listeners, then done with lo; from
 	 * elsewhere, libslirp's connections keep their conntrack mark */
-	for (int f = 0; f < 2; f++)
+	for (int f = 0; f < 2; f++) {
+		uint8_t nfproto = f ? NFPROTO_IPV6 : NFPROTO_IPV4;
+
 		if (ports->lo[f])
-			put_rule(t, b, tproxy_rule(t, f ? NFPROTO_IPV6
-						       : NFPROTO_IPV4,
+			put_rule(t, b, tproxy_rule(t, nfproto, IPPROTO_TCP,
 						   ports->lo[f]));
+		if (ports->udp[f])
+			put_rule(t, b, tproxy_rule(t, nfproto, IPPROTO_UDP,
+						   ports->udp[f]));
+	}
 	put_rule(t, b, ours_only_rule(t, false));
 	put_rule(t, b, reply_rule("prerouting"));
 	put_rule(t, b, slirp_rule(t, "prerouting", true));
@@ -858,7 +883,7 @@ int tproxy_install(struct tproxy *t, const struct tproxy_ports *ports)
 	if (!t->nl)
 		return -ENOTSUP;
 	if (!t->ipv6)
-		p.lo[1] = p.any[1] = 0;
+		p.lo[1] = p.any[1] = p.udp[1] = 0;
 	rc = run(t, install_body, &p);
 	/* A table of that name without an owner: an older forwarder's that
 	 * was killed, whose rules now send the namespace's TCP to listeners

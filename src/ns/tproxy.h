@@ -29,6 +29,8 @@ struct tproxy_ports {
 			  * namespace's own TCP, which comes back in by lo */
 	uint16_t any[2]; /* on 0.0.0.0 and ::: what other interfaces route
 			  * to the TAP, redirected there */
+	uint16_t udp[2]; /* UDP, transparent, on 127.0.0.1 and ::1: the
+			  * namespace's own datagrams (fwd/udp_out.c) */
 };
 
 /* Take what tproxy_install() needs from @o and open the netlink socket,

@@ -37,7 +37,8 @@ const char *const ring_type_names[RING_NUM_TYPES] = {
 	[RING_API_CONN] = "api-conn", [RING_FWD_LISTEN] = "fwd-listen",
 	[RING_FWD_CONN] = "fwd-conn", [RING_FWD_UDP_LISTEN] = "udp-listen",
 	[RING_FWD_UDP_FLOW] = "udp-flow", [RING_GATE_CHAN] = "gate-chan",
-	[RING_GATE_CONN] = "gate-conn",
+	[RING_GATE_CONN] = "gate-conn", [RING_UDP_OUT_LISTEN] = "udp-out-listen",
+	[RING_UDP_OUT_FLOW] = "udp-out-flow",
 };
 static_assert(ARRAY_SIZE(ring_type_names) == RING_NUM_TYPES,
 	      "a name for every ring type");
@@ -533,15 +534,22 @@ int ring_wait(struct ring *r, int timeout_ms)
 
 	if (!r->uring)
 		return ring_fb_wait(r->fb, timeout_ms);
-	if (r->spin.ns && timeout_ms != 0 &&
-	    spin_cpu_spare(&r->spin, now_ns()) && poll_cq(r, r->spin.ns))
-		return 0;
 	t0 = r->spin.max_ns ? now_ns() : 0;
+	if (r->spin.max_ns)
+		spin_work(&r->spin, t0 - r->woke_ns, t0);
+	if (r->spin.ns && timeout_ms != 0 && !r->spin.busy &&
+	    spin_cpu_spare(&r->spin, t0) && poll_cq(r, r->spin.ns)) {
+		r->woke_ns = now_ns();
+		return 0;
+	}
 	rc = io_uring_submit_and_wait_timeout(&r->ring, &cqe, 1,
 					      timeout_ms < 0 ? NULL : &ts,
 					      NULL);
-	if (r->spin.max_ns && timeout_ms != 0)
-		spin_adapt(&r->spin, now_ns() - t0, rc == -ETIME);
+	if (r->spin.max_ns) {
+		r->woke_ns = now_ns();
+		if (timeout_ms != 0)
+			spin_adapt(&r->spin, r->woke_ns - t0, rc == -ETIME);
+	}
 	return rc < 0 ? rc : 0;
 }
 

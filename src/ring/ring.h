@@ -29,6 +29,8 @@ enum ring_type {
 	RING_FWD_UDP_FLOW,   /* idx: UDP flow slot */
 	RING_GATE_CHAN,	     /* the SYN queue's channel (fwd/gate.c) */
 	RING_GATE_CONN,	     /* idx: a held SYN's host connect */
+	RING_UDP_OUT_LISTEN, /* idx: family (0 IPv4, 1 IPv6) */
+	RING_UDP_OUT_FLOW,   /* idx: outbound UDP flow slot; op: side */
 	RING_NUM_TYPES,
 };
 

@@ -33,6 +33,7 @@ struct ring {
 	size_t pmem_len, psize;
 	unsigned pn;
 	struct spin spin; /* io_uring only */
+	uint64_t woke_ns; /* when the last wait returned (spin_work()) */
 };
 
 struct ring_fb *ring_fb_new(void);

@@ -18,6 +18,9 @@ struct spin {
 	uint64_t stall_us;   /* PSI's "some" total then */
 	uint64_t hold_ns;    /* after a contended sample, read again this late */
 	bool spare;
+	/* the loop's own share of the time (spin_work()) */
+	uint64_t work_ns, window_ns; /* in the window that began then */
+	bool busy;		     /* it works more than it waits */
 };
 
 enum {
@@ -29,6 +32,11 @@ enum {
 	 * of the time is contended: a bulk stream on two cores waits ~40%,
 	 * request/response traffic 2-4% */
 	SPIN_STALL_DIV = 10,
+	/* the loop's share of working time, in percent, that stops polling,
+	 * and the one, lower, that lets it poll again: request/response
+	 * traffic works ~55% of the time here, a UDP flood 86-99% */
+	SPIN_BUSY_PCT = 80,
+	SPIN_IDLE_PCT = 40,
 };
 
 /* The window, closed; polling not allowed to take a CPU from anyone. */
@@ -62,6 +70,16 @@ void spin_free(struct spin *s);
  * Return: whether it may
  */
 bool spin_cpu_spare(struct spin *s, uint64_t now_ns);
+
+/**
+ * spin_work() - The loop worked for @work_ns (from its last wait to this
+ * one): while that is most of its time it has work enough to batch, and
+ * does not poll (see spin.c)
+ * @s:		window
+ * @work_ns:	how long
+ * @now_ns:	CLOCK_MONOTONIC
+ */
+void spin_work(struct spin *s, uint64_t work_ns, uint64_t now_ns);
 
 /* The count of runnable tasks in a /proc/loadavg line ("0.1 0.2 0.3 R/T
  * PID"), or -1 if there is none. */

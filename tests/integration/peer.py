@@ -5,6 +5,7 @@
 Each command prints one result line and exits 0, or exits 1 with a reason.
 """
 import hashlib
+import json
 import os
 import random
 import socket
@@ -113,6 +114,82 @@ def udp_echo(host, port, count, size, family=socket.AF_INET):
                 ok += 1
                 break
     print(ok)
+
+
+def _udp_exchange(s, msg, tries=5):
+    """msg to the connected s and its echo back, sent again on silence:
+    (reply or None, where it came from)"""
+    for _ in range(tries):
+        s.send(msg)
+        try:
+            return s.recvfrom(65536)
+        except socket.timeout:
+            continue
+    return None, None
+
+
+def udp_check(host, port, sizes, count, family=socket.AF_INET):
+    """Echo one datagram of each size in sizes (comma-separated), then
+    count datagrams of 1400 bytes, one at a time, on one connected socket:
+    print the sizes that came back whole, the sha256 of all that was sent
+    and of all that came back, and the addresses the answers came from."""
+    s = socket.socket(family, socket.SOCK_DGRAM)
+    s.settimeout(1)
+    s.connect((host, int(port)))
+    rnd = random.Random(5)
+    whole, sent, got, src = [], hashlib.sha256(), hashlib.sha256(), set()
+    for size in map(int, sizes.split(",")):
+        msg = rnd.randbytes(size)
+        d, a = _udp_exchange(s, msg)
+        if d == msg:
+            whole.append(size)
+            src.add(f"{a[0]}:{a[1]}")
+    for _ in range(int(count)):
+        msg = rnd.randbytes(1400)
+        sent.update(msg)
+        d, a = _udp_exchange(s, msg)
+        if d is not None:
+            got.update(d)
+            src.add(f"{a[0]}:{a[1]}")
+    print(json.dumps({"whole": whole, "sent": sent.hexdigest(),
+                      "got": got.hexdigest(), "from": sorted(src)}))
+
+
+def udp_refused(host, port, family=socket.AF_INET):
+    """What a connected socket's recv ends with after a datagram to
+    host:port: the errno's name, "timeout" or "data"."""
+    import errno
+    s = socket.socket(family, socket.SOCK_DGRAM)
+    s.settimeout(3)
+    s.connect((host, int(port)))
+    s.send(b"anyone?")
+    try:
+        s.recv(100)
+        print("data")
+    except socket.timeout:
+        print("timeout")
+    except OSError as e:
+        print(errno.errorcode.get(e.errno, str(e.errno)))
+
+
+def udp_flood(host, port, count, every, family=socket.AF_INET):
+    """A datagram from each of count new sockets (new flows), and meanwhile
+    one client that keeps its socket asks for an echo after every `every`:
+    print how many of its echoes came back."""
+    keep = socket.socket(family, socket.SOCK_DGRAM)
+    keep.settimeout(2)
+    keep.connect((host, int(port)))
+    answered = asked = 0
+    for i in range(int(count)):
+        s = socket.socket(family, socket.SOCK_DGRAM)
+        s.sendto(b"flood", (host, int(port)))
+        s.close()
+        if i % int(every) == 0:
+            asked += 1
+            msg = b"me %d" % i
+            d, _ = _udp_exchange(keep, msg, tries=3)
+            answered += d == msg
+    print(json.dumps({"asked": asked, "answered": answered}))
 
 
 def dns_query(server, name, port=53, tcp=False):
@@ -470,6 +547,9 @@ COMMANDS = {
     "tcp-echo": (tcp_echo, True),
     "tcp-connect": (tcp_connect_error, True),
     "udp-echo": (udp_echo, True),
+    "udp-check": (udp_check, True),
+    "udp-refused": (udp_refused, True),
+    "udp-flood": (udp_flood, True),
     "tcp-echo-many": (tcp_echo_many, True),
     "dns": (dns_query, False),
     "dns-tcp": (dns_tcp, False),

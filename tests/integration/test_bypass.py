@@ -7,7 +7,8 @@ not the TAP: many parallel checksummed connections to a "remote" host (a
 namespace over a veth, 198.51.100.0/24) and to the host's loopback through
 10.0.2.2, IPv6 to fd00::2; --disable-host-loopback still refuses 10.0.2.2
 (test_connect.py: what a connect ends with, as on the slirp path); DNS over TCP
-to 10.0.2.3 still reaches the resolver; UDP stays on libslirp; our own
+to 10.0.2.3 still reaches the resolver; UDP still echoes (its own kernel
+path: test_outbound_udp.py); our own
 listener cannot be dialled to reach the host's loopback; the rules are gone
 after exit; the same under sandbox and seccomp; without the option nothing
 changes."""
@@ -111,7 +112,7 @@ check(set(lo.peers) == {"127.0.0.1"} and set(lo6.peers) == {"::1"},
 check(t.peer("dns-tcp", "10.0.2.3", "svc.test.internal") == "192.0.2.8" and
       resolver.queries == 1, "DNS over TCP to 10.0.2.3 reaches the resolver")
 check(t.peer("udp-echo", "10.0.2.2", udp.port, 10, 1000) == "10",
-      "UDP to 10.0.2.2 still echoes (libslirp)")
+      "UDP to 10.0.2.2 still echoes")
 
 
 

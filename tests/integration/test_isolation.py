@@ -6,7 +6,7 @@ reading and writing through /proc/PID/root and /proc/PID/cwd, following
 /proc/PID/fd/*, opening /proc/PID/mem and ptrace are all denied. The
 target hides a folder of the host's with a tmpfs; a secret file in it must
 stay unread and nothing may be planted next to it. Seen from outside, the
-helper's root is empty and it keeps CAP_NET_ADMIN only. As root and truly
+helper's root is empty and it keeps CAP_NET_ADMIN and CAP_NET_RAW only. As root and truly
 rootless; plain, sandboxed, and in path mode as podman runs it; with the
 bypass's rules and an API socket (more fds)."""
 import tempfile
@@ -29,6 +29,8 @@ else:
 
 DENIED = {"EACCES", "EPERM"}
 CAP_NET_ADMIN = 1 << 12
+CAP_NET_RAW = 1 << 13
+HELPER_CAPS = CAP_NET_ADMIN | CAP_NET_RAW
 
 
 def children(pid):
@@ -93,8 +95,8 @@ def run_one(name, argv_of, path_mode=False):
               open(f"/proc/{helper}/status").read().splitlines()
               if ":\t" in l)
     cap = int(st["CapEff"], 16)
-    check(cap == CAP_NET_ADMIN and int(st["CapBnd"], 16) == CAP_NET_ADMIN,
-          f"{name}: the helper keeps CAP_NET_ADMIN only "
+    check(cap == HELPER_CAPS and int(st["CapBnd"], 16) == HELPER_CAPS,
+          f"{name}: the helper keeps CAP_NET_ADMIN and CAP_NET_RAW only "
           f"(CapEff {st['CapEff'].strip()}, CapBnd {st['CapBnd'].strip()})")
     check(st["NoNewPrivs"].strip() == "1", f"{name}: helper no_new_privs")
     if not rootless:

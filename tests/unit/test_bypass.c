@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "fwd/bypass.h"
+#include "fwd/egress.h"
 #include "options.h"
 
 static struct opts o;
@@ -17,7 +17,7 @@ static void setup(void)
 	cr_assert_eq(netcfg_cidr6(&o.net, "fd00::/64", NULL), 0);
 }
 
-/* bypass_target() of @addr:@port; the host's address in @out */
+/* egress_target() of @addr:@port; the host's address in @out */
 static int target(const char *addr, uint16_t port, char *out)
 {
 	struct sockaddr_storage in = { 0 }, to;
@@ -36,7 +36,7 @@ static int target(const char *addr, uint16_t port, char *out)
 		a->sin_port = htons(port);
 		cr_assert_eq(inet_pton(AF_INET, addr, &a->sin_addr), 1);
 	}
-	len = bypass_target(&o, &in, &to);
+	len = egress_target(&o, &in, &to);
 	if (len < 0)
 		return len;
 	if (to.ss_family == AF_INET6) {

@@ -62,7 +62,7 @@ Test(helper, batch_of_sockets)
 	socklen_t len = sizeof(type);
 
 	start_helper(&h);
-	cr_assert_eq(helper_sockets(&h, AF_INET, 0, fds, 5), 5);
+	cr_assert_eq(helper_sockets(&h, AF_INET, SOCK_STREAM, 0, fds, 5), 5);
 	for (int i = 0; i < 5; i++) {
 		cr_assert_eq(getsockopt(fds[i], SOL_SOCKET, SO_TYPE, &type,
 					&len),
@@ -70,9 +70,9 @@ Test(helper, batch_of_sockets)
 		cr_assert_eq(type, SOCK_STREAM);
 		close(fds[i]);
 	}
-	cr_assert_eq(helper_sockets(&h, 12345, 0, fds, 3), -EAFNOSUPPORT);
-	cr_assert_eq(helper_sockets(&h, AF_INET6, 0, fds, 0), -EINVAL);
-	cr_assert_eq(helper_sockets(&h, AF_INET6, 0, fds, 2), 2, "in step");
+	cr_assert_eq(helper_sockets(&h, 12345, SOCK_STREAM, 0, fds, 3), -EAFNOSUPPORT);
+	cr_assert_eq(helper_sockets(&h, AF_INET6, SOCK_STREAM, 0, fds, 0), -EINVAL);
+	cr_assert_eq(helper_sockets(&h, AF_INET6, SOCK_STREAM, 0, fds, 2), 2, "in step");
 	close(fds[0]);
 	close(fds[1]);
 	helper_stop(&h);

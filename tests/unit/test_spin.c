@@ -240,3 +240,41 @@ Test(spin, no_psi_falls_back_to_loadavg)
 	spin_free(&s);
 	unlink(lpath);
 }
+
+/* a loop that works most of the time stops polling, and polls again only
+ * once it works much less: requests and answers work about half of it */
+Test(spin, busy_loop_does_not_poll)
+{
+	enum { MS = 1000 * 1000 };
+	struct spin s;
+	uint64_t now = 1 * MS;
+
+	spin_init(&s, 50);
+	spin_work(&s, 0, now); /* the first call opens a window */
+	cr_assert(!s.busy);
+	/* half the time at work: still polls */
+	for (int i = 0; i < 4; i++) {
+		now += MS / 2;
+		spin_work(&s, MS / 2, now);
+		now += MS / 2; /* asleep */
+	}
+	cr_assert(!s.busy, "55%% is request/response traffic");
+	/* 90% at work: stops */
+	for (int i = 0; i < 4; i++) {
+		now += MS;
+		spin_work(&s, MS * 9 / 10, now);
+	}
+	cr_assert(s.busy, "a flood stops polling");
+	/* 50%: between the two marks, stays stopped */
+	for (int i = 0; i < 4; i++) {
+		now += MS;
+		spin_work(&s, MS / 2, now);
+	}
+	cr_assert(s.busy, "hysteresis: not back at 50%%");
+	/* 20%: polls again */
+	for (int i = 0; i < 4; i++) {
+		now += MS;
+		spin_work(&s, MS / 5, now);
+	}
+	cr_assert(!s.busy, "quiet again");
+}

@@ -1,0 +1,688 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* udp_out.c - the namespace's outbound UDP without libslirp (with outbound
+ * TCP's kernel path: on by default, off with --disable-tcp-bypass).
+ *
+ * DOC: Theory of Operation
+ * On the slirp path every datagram the guest sends crosses libslirp: a
+ * frame read from the TAP, parsed, copied to a host socket. Here the
+ * kernel hands it over instead. ns/tproxy.c's rules send each UDP datagram
+ * about to leave by the TAP (to a unicast address libslirp need not see
+ * itself) back in by lo, to a transparent listener of ours on 127.0.0.1
+ * or ::1, which learns its original destination from IP_RECVORIGDSTADDR.
+ *
+ * A flow is one guest socket talking to one destination, and holds one
+ * socket: ours on the host, connected to where libslirp would send the
+ * datagram (egress_target(): 10.0.2.2 is the host's loopback), bound to
+ * --outbound-addr[6] if given. Every datagram of the guest's comes by the
+ * listener, which finds its flow by the two endpoints. The answers go to
+ * the guest by a raw socket in the namespace, behind IP and UDP headers
+ * from the address the guest wrote to (frame/rawip.c), as libslirp's
+ * come. Not by a socket bound to that address: bound in the namespace, it
+ * would hold the port there, and a service of the namespace that binds it
+ * (without SO_REUSEADDR) would fail for as long as the flow lives.
+ *
+ * The listener and each host socket are polled on the ring; a turn moves
+ * at most BUDGET batches of BATCH datagrams (recvmmsg, then sendmmsg),
+ * whole, then re-arms, so that one flow cannot hold the loop. A datagram
+ * that cannot be sent now is dropped, as UDP may drop it.
+ *
+ * An error the host socket reports (the peer's ICMP: port unreachable, no
+ * route) comes back to the guest as the ICMP error libslirp would send,
+ * by the same raw socket.
+ *
+ * The table (flowtab.c) is bounded: by MAX_FLOWS and by the fds we have.
+ * A new flow that finds it full evicts the least recently used one, so a
+ * flood of new flows pushes out its own and a client that keeps talking
+ * keeps its flow. A flow idle for IDLE_MS (libslirp's UDP expiry) closes.
+ *
+ * fd ownership: a flow owns its socket, the engine its listeners and the
+ * raw sockets. Closing removes the armed poll first; gen rejects late
+ * completions for a reused slot.
+ */
+#include <netinet/in.h> /* before the kernel's headers */
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../clock.h"
+#include "../fdlimit.h"
+#include "../frame/rawip.h"
+#include "../log.h"
+#include "../ns/helper.h"
+#include "../ns/synq.h"
+#include "../options.h"
+#include "../timers.h"
+#include "egress.h"
+#include "flowtab.h"
+#include "udp_out.h"
+
+enum {
+	IDLE_MS = 240 * 1000, /* libslirp's SO_EXPIRE */
+	SWEEP_MS = 5 * 1000,
+	MAX_FLOWS = 4096,
+	MIN_FLOWS = 64,
+	FDS_PER_FLOW = 1,
+	BATCH = 16,
+	BUDGET = 4, /* batches per side per turn */
+	DGRAM_MAX = 65536,
+};
+
+struct uo_flow {
+	int fd; /* -1: free */
+	bool armed;
+	uint16_t gen;
+	struct sockaddr_storage guest, orig;
+};
+
+/* One batch of datagrams, with room for each one's source and original
+ * destination. data is BATCH * DGRAM_MAX of malloc()ed memory: only what
+ * datagrams fill becomes resident. */
+struct uo_batch {
+	struct mmsghdr m[BATCH];
+	struct iovec iov[BATCH];
+	struct sockaddr_storage name[BATCH];
+	union {
+		char buf[CMSG_SPACE(sizeof(struct sockaddr_in6))];
+		struct cmsghdr align;
+	} ctl[BATCH];
+	uint8_t hdr[BATCH][RAWIP_UDP_MAX]; /* answers' headers */
+	struct iovec riov[BATCH][2];	    /* answers: headers, payload */
+	uint8_t *data;
+};
+
+struct udp_out {
+	struct ring *ring;
+	struct timers *timers;
+	struct helper *helper;
+	const struct opts *o;
+	int lfd[2]; /* listeners by family: 0 IPv4, 1 IPv6 */
+	bool larmed[2];
+	uint16_t lgen[2];
+	int raw[2]; /* for ICMP errors and answers, made when first needed */
+	bool raw_asked[2];
+	struct flowtab *tab;
+	struct uo_flow *flows; /* flowtab_max() of them */
+	struct timer *sweep;
+	bool sweeping;
+	int64_t idle_ms, sweep_ms;
+	unsigned long evicted;
+	struct uo_batch b;
+};
+
+static void sweep(void *a, void *b);
+
+static int fam_index(int family)
+{
+	return family == AF_INET6;
+}
+
+struct udp_out *udp_out_new(struct ring *ring, struct timers *timers,
+			    struct helper *helper, const struct opts *o)
+{
+	struct udp_out *u = calloc(1, sizeof(*u));
+
+	if (!u)
+		return NULL;
+	*u = (struct udp_out){ .ring = ring, .timers = timers,
+			       .helper = helper, .o = o,
+			       .lfd = { -1, -1 }, .raw = { -1, -1 },
+			       .idle_ms = IDLE_MS, .sweep_ms = SWEEP_MS };
+	/* the tests' way to see flows expire without waiting minutes */
+	if (getenv("SLIRP4NETNS_TEST_UDP_IDLE_MS")) {
+		u->idle_ms = atoi(getenv("SLIRP4NETNS_TEST_UDP_IDLE_MS"));
+		u->sweep_ms = u->idle_ms / 4 + 1;
+	}
+	u->sweep = timers_add(timers, sweep, u, NULL);
+	if (!u->sweep) {
+		free(u);
+		return NULL;
+	}
+	return u;
+}
+
+/* ---------------------------------------------------------------- flows */
+
+static union ring_ref flow_ref(const struct udp_out *u, unsigned i)
+{
+	return ring_ref(RING_UDP_OUT_FLOW, u->flows[i].gen, i);
+}
+
+static void flow_arm(struct udp_out *u, unsigned i)
+{
+	struct uo_flow *f = &u->flows[i];
+
+	if (f->fd < 0 || f->armed)
+		return;
+	ring_poll_add(u->ring, f->fd, POLLIN, flow_ref(u, i));
+	f->armed = true;
+}
+
+/**
+ * flow_close() - Close a flow's socket and free its slot
+ * @u:		engine
+ * @i:		its slot
+ */
+static void flow_close(struct udp_out *u, unsigned i)
+{
+	struct uo_flow *f = &u->flows[i];
+
+	if (f->armed)
+		ring_poll_remove(u->ring, flow_ref(u, i));
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
+	f->armed = false;
+	f->gen++;
+	flowtab_del(u->tab, i);
+}
+
+/* Make room for one more flow: the least recently used one goes. */
+static void evict_oldest(struct udp_out *u)
+{
+	int i = flowtab_oldest(u->tab, NULL);
+
+	if (i < 0)
+		return;
+	flow_close(u, i);
+	u->evicted++;
+	log_debug("outbound UDP: flow table full, evicted the oldest flow (%lu "
+	      "so far)",
+	      u->evicted);
+}
+
+/* timer callback: close the flows idle for idle_ms, oldest first */
+static void sweep(void *a, void *unused)
+{
+	struct udp_out *u = a;
+	int64_t now = clock_now_ms(), last;
+	int i;
+
+	(void)unused;
+	while ((i = flowtab_oldest(u->tab, &last)) >= 0 &&
+	       now - last >= u->idle_ms)
+		flow_close(u, i);
+	u->sweeping = flowtab_count(u->tab) > 0;
+	if (u->sweeping)
+		timers_mod(u->sweep, now + u->sweep_ms);
+	else /* a burst of big datagrams made the batch resident: give it
+	      * back while nothing flows */
+		madvise(u->b.data, (size_t)BATCH * DGRAM_MAX, MADV_DONTNEED);
+}
+
+/**
+ * host_socket() - A flow's host socket, connected where libslirp would
+ * send its datagrams
+ * @u:		engine
+ * @orig:	the guest's destination
+ * Return: the fd, or -errno (-ECONNREFUSED where libslirp would not go;
+ *	   connect()'s error, such as -ENETUNREACH)
+ */
+static int host_socket(struct udp_out *u, const struct sockaddr_storage *orig)
+{
+	struct sockaddr_storage to;
+	socklen_t tolen;
+	int fd = egress_socket(u->o, SOCK_DGRAM, orig, &to, &tolen), rc;
+
+	if (fd < 0)
+		return fd;
+	if (connect(fd, (struct sockaddr *)&to, tolen) < 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+/**
+ * flow_new() - A flow for a guest socket's first datagram to @orig
+ * @u:		engine
+ * @k:		its key
+ * @guest:	the guest socket's address
+ * @orig:	where it sent
+ * @now:	the loop's clock
+ *
+ * Return: the slot, or -errno
+ */
+static int flow_new(struct udp_out *u, const struct flow_key *k,
+		    const struct sockaddr_storage *guest,
+		    const struct sockaddr_storage *orig, int64_t now)
+{
+	struct uo_flow *f;
+	int hfd, i;
+
+	while (flowtab_count(u->tab) &&
+	       (flowtab_count(u->tab) >= flowtab_max(u->tab) ||
+		!fdlimit_room(u->lfd[0], FDS_PER_FLOW)))
+		evict_oldest(u);
+	hfd = host_socket(u, orig);
+	if (hfd < 0)
+		return hfd;
+	i = flowtab_add(u->tab, k, now);
+	if (i < 0) {
+		close(hfd);
+		return i;
+	}
+	f = &u->flows[i];
+	f->guest = *guest;
+	f->orig = *orig;
+	f->fd = hfd;
+	flow_arm(u, i);
+	if (!u->sweeping) {
+		u->sweeping = true;
+		timers_mod(u->sweep, now + u->sweep_ms);
+	}
+	return i;
+}
+
+/* ------------------------------------------------------------ datagrams */
+
+/* The raw socket of family @fi, asked for once: a helper that cannot
+ * make one never will. */
+static void raw_ready(struct udp_out *u, int fi)
+{
+	if (u->raw_asked[fi])
+		return;
+	u->raw_asked[fi] = true;
+	u->raw[fi] = helper_socket(u->helper, fi ? AF_INET6 : AF_INET,
+				   SOCK_RAW, IPPROTO_RAW);
+	if (u->raw[fi] < 0)
+		log_warn("outbound UDP: no raw socket in the namespace (%s): "
+			 "answers and ICMP errors are lost",
+			 strerror(-u->raw[fi]));
+}
+
+/* A raw socket takes an address's port field for a protocol: none. */
+static void no_port(struct sockaddr_storage *a)
+{
+	if (a->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)a)->sin6_port = 0;
+	else
+		((struct sockaddr_in *)a)->sin_port = 0;
+}
+
+/**
+ * answer_raw() - The first @n datagrams of the batch to the guest by the
+ * raw socket, from the address it wrote to
+ * @u:		engine
+ * @f:		the flow
+ * @n:		how many
+ */
+static void answer_raw(struct udp_out *u, const struct uo_flow *f, int n)
+{
+	struct uo_batch *b = &u->b;
+	int fi = fam_index(f->guest.ss_family), k = 0;
+	struct sockaddr_storage to = f->guest;
+
+	raw_ready(u, fi);
+	if (u->raw[fi] < 0)
+		return;
+	no_port(&to);
+	for (int j = 0; j < n; j++) {
+		int hl = rawip_udp_header(b->hdr[k], &f->orig, &f->guest,
+					  b->iov[j].iov_base, b->m[j].msg_len);
+
+		if (hl < 0)
+			continue; /* too big for one IP packet */
+		b->riov[k][0] = (struct iovec){ b->hdr[k], hl };
+		b->riov[k][1] = (struct iovec){ b->iov[j].iov_base,
+						b->m[j].msg_len };
+		b->m[k].msg_hdr = (struct msghdr){
+			.msg_name = &to,
+			.msg_namelen = fi ? sizeof(struct sockaddr_in6)
+					  : sizeof(struct sockaddr_in),
+			.msg_iov = b->riov[k],
+			.msg_iovlen = 2
+		};
+		k++;
+	}
+	/* what does not fit the socket's buffer now is dropped */
+	if (k)
+		sendmmsg(u->raw[fi], b->m, k, MSG_DONTWAIT);
+}
+
+/**
+ * icmp_to_guest() - Tell the guest its datagram could not be delivered,
+ * as libslirp does
+ * @u:		engine
+ * @guest:	the datagram's source
+ * @orig:	its destination
+ * @err:	what the host socket said (positive errno)
+ * @len:	its payload length
+ */
+static void icmp_to_guest(struct udp_out *u,
+			  const struct sockaddr_storage *guest,
+			  const struct sockaddr_storage *orig, int err,
+			  size_t len)
+{
+	int fi = fam_index(guest->ss_family), n;
+	struct sockaddr_storage to = *guest;
+	uint8_t pkt[RAWIP_ICMP_MAX];
+
+	if (err == EAGAIN || err == ENOBUFS)
+		return; /* a full queue drops, it does not refuse */
+	n = rawip_icmp_unreach(pkt, err, guest, orig, len);
+	raw_ready(u, fi);
+	if (n < 0 || u->raw[fi] < 0)
+		return;
+	no_port(&to);
+	sendto(u->raw[fi], pkt, n, MSG_DONTWAIT, (struct sockaddr *)&to,
+	       fi ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+}
+
+/**
+ * batch_recv() - Up to BATCH datagrams from @fd into the batch
+ * @b:		the batch
+ * @fd:		a socket
+ * @named:	with their sources and original destinations (a listener)
+ * Return: how many, or -errno (-EAGAIN: none waiting)
+ */
+static int batch_recv(struct uo_batch *b, int fd, bool named)
+{
+	int n;
+
+	for (int i = 0; i < BATCH; i++) {
+		b->iov[i] = (struct iovec){ b->data + (size_t)i * DGRAM_MAX,
+					    DGRAM_MAX };
+		b->m[i].msg_hdr = (struct msghdr){ .msg_iov = &b->iov[i],
+						   .msg_iovlen = 1 };
+		if (!named)
+			continue;
+		b->m[i].msg_hdr.msg_name = &b->name[i];
+		b->m[i].msg_hdr.msg_namelen = sizeof(b->name[i]);
+		b->m[i].msg_hdr.msg_control = b->ctl[i].buf;
+		b->m[i].msg_hdr.msg_controllen = sizeof(b->ctl[i].buf);
+	}
+	do
+		n = recvmmsg(fd, b->m, BATCH, MSG_DONTWAIT, NULL);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
+/**
+ * send_run() - Datagrams @from to @to - 1 of the batch, whole, to a flow's
+ * host socket
+ * @u:		engine
+ * @i:		the flow's slot
+ * @from:	the first
+ * @to:		after the last
+ *
+ * A datagram the socket refuses with an error of the peer's (a pending
+ * ICMP error, reported on the send, which then did not happen) gets the
+ * guest its ICMP error; the ones after it go on. A full queue drops the
+ * rest, as UDP may.
+ */
+static void send_run(struct udp_out *u, unsigned i, int from, int to)
+{
+	struct uo_batch *b = &u->b;
+	struct uo_flow *f = &u->flows[i];
+
+	for (int j = from; j < to; j++) {
+		b->iov[j].iov_len = b->m[j].msg_len;
+		b->m[j].msg_hdr = (struct msghdr){ .msg_iov = &b->iov[j],
+						   .msg_iovlen = 1 };
+	}
+	while (from < to) {
+		int k = sendmmsg(f->fd, b->m + from, to - from, MSG_DONTWAIT);
+
+		if (k >= 0) {
+			from += k;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == ENOBUFS)
+			return;
+		icmp_to_guest(u, &f->guest, &f->orig, errno,
+			      b->iov[from].iov_len);
+		from++;
+	}
+}
+
+/**
+ * answers() - A flow's host socket is readable: its datagrams to the guest
+ * @u:		engine
+ * @i:		its slot
+ */
+static void answers(struct udp_out *u, unsigned i)
+{
+	struct uo_flow *f = &u->flows[i];
+	int64_t now = clock_now_ms(); /* once a turn, not a datagram */
+
+	for (int turn = 0; turn < BUDGET; turn++) {
+		int n = batch_recv(&u->b, f->fd, false);
+
+		if (n == -EAGAIN)
+			break;
+		if (n < 0) {
+			/* the socket's pending error: the guest's */
+			icmp_to_guest(u, &f->guest, &f->orig, -n, 0);
+			continue;
+		}
+		flowtab_touch(u->tab, i, now);
+		answer_raw(u, f, n);
+		if (n < BATCH)
+			break;
+	}
+	flow_arm(u, i);
+}
+
+/* The original destination a listener's datagram carries; 0 or -ENOENT */
+static int orig_dst(struct msghdr *mh, struct sockaddr_storage *orig)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c;
+	     c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level == SOL_IP && c->cmsg_type == IP_ORIGDSTADDR) {
+			memset(orig, 0, sizeof(*orig));
+			memcpy(orig, CMSG_DATA(c), sizeof(struct sockaddr_in));
+			return 0;
+		}
+		if (c->cmsg_level == SOL_IPV6 &&
+		    c->cmsg_type == IPV6_ORIGDSTADDR) {
+			memset(orig, 0, sizeof(*orig));
+			memcpy(orig, CMSG_DATA(c), sizeof(struct sockaddr_in6));
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/**
+ * flow_of() - The flow of a datagram the listener got, made if new
+ * @u:		engine
+ * @j:		its place in the batch
+ * @now:	the loop's clock
+ * Return: its slot, or -1 (dropped; the guest told why if libslirp would)
+ */
+static int flow_of(struct udp_out *u, int j, int64_t now)
+{
+	struct msghdr *mh = &u->b.m[j].msg_hdr;
+	const struct sockaddr_storage *guest = &u->b.name[j];
+	struct sockaddr_storage orig;
+	struct flow_key k;
+	int i;
+
+	if (orig_dst(mh, &orig) < 0 || flowtab_key(&k, guest, &orig) < 0)
+		return -1;
+	i = flowtab_find(u->tab, &k);
+	if (i < 0)
+		i = flow_new(u, &k, guest, &orig, now);
+	if (i < 0) {
+		/* libslirp says so when its socket cannot send */
+		if (i != -ECONNREFUSED)
+			icmp_to_guest(u, guest, &orig, -i, u->b.m[j].msg_len);
+		return -1;
+	}
+	flowtab_touch(u->tab, i, now);
+	return i;
+}
+
+/* The listener of family @fi is readable: the guest's datagrams. */
+static void from_listener(struct udp_out *u, int fi)
+{
+	int64_t now = clock_now_ms();
+
+	for (int turn = 0; turn < BUDGET; turn++) {
+		int n = batch_recv(&u->b, u->lfd[fi], true), flow[BATCH];
+
+		for (int j = 0; j < n; j++)
+			flow[j] = flow_of(u, j, now);
+		/* a run of one flow's datagrams: one sendmmsg() */
+		for (int j = 0, k; j < n; j = k) {
+			for (k = j + 1; k < n && flow[k] == flow[j]; k++)
+				;
+			if (flow[j] >= 0)
+				send_run(u, flow[j], j, k);
+		}
+		if (n < BATCH)
+			break;
+	}
+	ring_poll_add(u->ring, u->lfd[fi], POLLIN,
+		      ring_ref(RING_UDP_OUT_LISTEN, u->lgen[fi], fi));
+	u->larmed[fi] = true;
+}
+
+void udp_out_complete(struct udp_out *u, union ring_ref ref, int res)
+{
+	(void)res; /* an error shows when the socket is read */
+	if (!u)
+		return;
+	if (ref.type == RING_UDP_OUT_LISTEN) {
+		if (ref.idx < 2 && u->lfd[ref.idx] >= 0 &&
+		    u->lgen[ref.idx] == ref.gen) {
+			u->larmed[ref.idx] = false;
+			from_listener(u, ref.idx);
+		}
+		return;
+	}
+	if (!u->tab || ref.idx >= flowtab_max(u->tab))
+		return;
+	if (u->flows[ref.idx].gen != ref.gen || u->flows[ref.idx].fd < 0)
+		return;
+	u->flows[ref.idx].armed = false;
+	answers(u, ref.idx);
+}
+
+/* ------------------------------------------------------------ listeners */
+
+/**
+ * listen_on() - A transparent UDP listener on loopback, telling each
+ * datagram's original destination
+ * @u:		engine
+ * @family:	AF_INET or AF_INET6
+ * @port:	set to its port
+ * Return: the fd, or -errno
+ */
+static int listen_on(struct udp_out *u, int family, uint16_t *port)
+{
+	int fd = egress_listener(u->helper, u->o, SOCK_DGRAM, family, false,
+				 port),
+	    one = 1, rc;
+
+	if (fd < 0)
+		return fd;
+	rc = family == AF_INET6 ? setsockopt(fd, SOL_IPV6, IPV6_RECVORIGDSTADDR,
+					     &one, sizeof(one))
+				: setsockopt(fd, SOL_IP, IP_RECVORIGDSTADDR,
+					     &one, sizeof(one));
+	if (rc < 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+/* How many flows the fds we have allow: each holds FDS_PER_FLOW, and
+ * they get at most a quarter of what is spare (TCP wants the rest). */
+static unsigned max_flows(int any_fd)
+{
+	unsigned n = fdlimit_spare(any_fd) / 4 / FDS_PER_FLOW;
+
+	return n < MIN_FLOWS ? MIN_FLOWS : n > MAX_FLOWS ? MAX_FLOWS : n;
+}
+
+/* The table and the batch, the first time there are listeners. */
+static int tables(struct udp_out *u)
+{
+	unsigned max;
+
+	if (u->tab)
+		return 0;
+	max = max_flows(u->lfd[0]);
+	u->tab = flowtab_new(max);
+	u->flows = calloc(max, sizeof(*u->flows));
+	u->b.data = malloc((size_t)BATCH * DGRAM_MAX); /* untouched till used */
+	if (!u->tab || !u->flows || !u->b.data)
+		return -ENOMEM;
+	for (unsigned i = 0; i < max; i++)
+		u->flows[i].fd = -1;
+	return 0;
+}
+
+int udp_out_listen(struct udp_out *u, uint16_t port[2])
+{
+	int rc = 0;
+
+	port[0] = port[1] = 0;
+	for (int fi = 0; fi < 2 && rc >= 0; fi++)
+		if (!fi || u->o->ipv6)
+			rc = u->lfd[fi] = listen_on(u, fi ? AF_INET6 : AF_INET,
+						    &port[fi]);
+	if (rc >= 0)
+		rc = tables(u);
+	if (rc < 0) {
+		udp_out_stop(u);
+		port[0] = port[1] = 0;
+		return rc;
+	}
+	for (int fi = 0; fi < 2; fi++)
+		if (u->lfd[fi] >= 0) {
+			ring_poll_add(u->ring, u->lfd[fi], POLLIN,
+				      ring_ref(RING_UDP_OUT_LISTEN,
+					       u->lgen[fi], fi));
+			u->larmed[fi] = true;
+		}
+	return 0;
+}
+
+void udp_out_stop(struct udp_out *u)
+{
+	int i;
+
+	if (!u)
+		return;
+	while (u->tab && (i = flowtab_oldest(u->tab, NULL)) >= 0)
+		flow_close(u, i);
+	for (int fi = 0; fi < 2; fi++) {
+		if (u->larmed[fi])
+			ring_poll_remove(u->ring,
+					 ring_ref(RING_UDP_OUT_LISTEN,
+						  u->lgen[fi], fi));
+		if (u->lfd[fi] >= 0)
+			close(u->lfd[fi]);
+		u->lfd[fi] = -1;
+		u->larmed[fi] = false;
+		u->lgen[fi]++;
+		if (u->raw[fi] >= 0)
+			close(u->raw[fi]);
+		u->raw[fi] = -1;
+		u->raw_asked[fi] = false;
+	}
+}
+
+void udp_out_free(struct udp_out *u)
+{
+	if (!u)
+		return;
+	udp_out_stop(u);
+	timers_del(u->timers, u->sweep);
+	flowtab_free(u->tab);
+	free(u->flows);
+	free(u->b.data);
+	free(u);
+}
