@@ -43,9 +43,10 @@
  * recvmmsg(), and at 0.4x the rate of --busy-poll=0, whose sleeps let
  * them gather into batches (our own CPU time does not show in PSI as a
  * wait). So the loop's share of working time is measured in windows of
- * SPIN_SAMPLE_NS; above SPIN_BUSY_PCT it stops polling, and it starts
- * again below SPIN_IDLE_PCT. Request/response traffic, which polling is
- * for, works about half the time; a flood of datagrams nearly all of it.
+ * SPIN_SAMPLE_NS; above SPIN_BUSY_PCT it stops polling for
+ * SPIN_BUSY_HOLD_NS, renewed while it works more than SPIN_IDLE_PCT.
+ * Request/response traffic, which polling is for, works about half the
+ * time; a flood of datagrams nearly all of it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -69,6 +70,7 @@ void spin_init(struct spin *s, unsigned max_us)
 	s->work_ns = 0;
 	s->window_ns = 0;
 	s->busy = false;
+	s->busy_until_ns = 0;
 }
 
 void spin_work(struct spin *s, uint64_t work_ns, uint64_t now_ns)
@@ -83,8 +85,16 @@ void spin_work(struct spin *s, uint64_t work_ns, uint64_t now_ns)
 	span = now_ns - s->window_ns;
 	if (span < SPIN_SAMPLE_NS)
 		return;
-	s->busy = s->work_ns * 100 >
-		  span * (s->busy ? SPIN_IDLE_PCT : SPIN_BUSY_PCT);
+	/* the loop's share measured while it does not poll is lower than
+	 * while it does: a busy loop looks idle one window after it stops,
+	 * so once busy it stays so for a hold, renewed while it is not
+	 * quiet, and polling flickers on for one window in 64 at most */
+	if (s->work_ns * 100 > span * (s->busy ? SPIN_IDLE_PCT : SPIN_BUSY_PCT)) {
+		s->busy = true;
+		s->busy_until_ns = now_ns + SPIN_BUSY_HOLD_NS;
+	} else if (now_ns >= s->busy_until_ns) {
+		s->busy = false;
+	}
 	s->work_ns = 0;
 	s->window_ns = now_ns;
 }

@@ -21,6 +21,7 @@ struct spin {
 	/* the loop's own share of the time (spin_work()) */
 	uint64_t work_ns, window_ns; /* in the window that began then */
 	bool busy;		     /* it works more than it waits */
+	uint64_t busy_until_ns;	     /* and is taken to until then */
 };
 
 enum {
@@ -37,6 +38,8 @@ enum {
 	 * traffic works ~55% of the time here, a UDP flood 86-99% */
 	SPIN_BUSY_PCT = 80,
 	SPIN_IDLE_PCT = 40,
+	/* a busy loop stays so this long at least */
+	SPIN_BUSY_HOLD_NS = 64 * SPIN_SAMPLE_NS,
 };
 
 /* The window, closed; polling not allowed to take a CPU from anyone. */

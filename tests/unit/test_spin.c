@@ -271,10 +271,15 @@ Test(spin, busy_loop_does_not_poll)
 		spin_work(&s, MS / 2, now);
 	}
 	cr_assert(s.busy, "hysteresis: not back at 50%%");
-	/* 20%: polls again */
+	/* 20%: quiet, but the hold from the last busy window runs on */
 	for (int i = 0; i < 4; i++) {
 		now += MS;
 		spin_work(&s, MS / 5, now);
 	}
-	cr_assert(!s.busy, "quiet again");
+	cr_assert(s.busy, "held for SPIN_BUSY_HOLD_NS");
+	for (uint64_t t = 0; t < SPIN_BUSY_HOLD_NS; t += MS) {
+		now += MS;
+		spin_work(&s, MS / 5, now);
+	}
+	cr_assert(!s.busy, "quiet past the hold: polls again");
 }
