@@ -467,6 +467,7 @@ static void answers(struct udp_out *u, unsigned i)
 		answer_raw(u, f, n);
 		if (n < BATCH)
 			break;
+		ring_plenty(u->ring);
 	}
 	flow_arm(u, i);
 }
@@ -540,6 +541,7 @@ static void from_listener(struct udp_out *u, int fi)
 		}
 		if (n < BATCH)
 			break;
+		ring_plenty(u->ring);
 	}
 	ring_poll_add(u->ring, u->lfd[fi], POLLIN,
 		      ring_ref(RING_UDP_OUT_LISTEN, u->lgen[fi], fi));

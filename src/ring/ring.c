@@ -500,6 +500,12 @@ static uint64_t now_ns(void)
 	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
+void ring_plenty(struct ring *r)
+{
+	if (r->spin.max_ns)
+		spin_plenty(&r->spin, now_ns());
+}
+
 /**
  * poll_cq() - Submit, then look for completions for up to @ns without
  * sleeping

@@ -197,6 +197,10 @@ int ring_wait(struct ring *r, int timeout_ms);
  * traffic (spin.c); 0: never. io_uring only. */
 void ring_busy_poll(struct ring *r, unsigned max_us);
 
+/* An engine read a full batch: work is plentiful, and sleeping lets the
+ * next one gather; the loop does not poll for a while (spin_plenty()). */
+void ring_plenty(struct ring *r);
+
 /**
  * ring_reap() - Take completions off the ring
  * @r:		ring

@@ -43,8 +43,17 @@
  * recvmmsg(), and at 0.4x the rate of --busy-poll=0, whose sleeps let
  * them gather into batches (our own CPU time does not show in PSI as a
  * wait). So the loop's share of working time is measured in windows of
- * SPIN_SAMPLE_NS; above SPIN_BUSY_PCT it stops polling for
- * SPIN_BUSY_HOLD_NS, renewed while it works more than SPIN_IDLE_PCT.
+ * SPIN_SAMPLE_NS; SPIN_BUSY_WINDOWS of them in a row above SPIN_BUSY_PCT
+ * stop polling for SPIN_BUSY_HOLD_NS, renewed by each window above it.
+ * Request/response traffic, whose windows now and then count a
+ * preemption as work, must keep its polling: a single busy window does
+ * not stop it, and a lower mark to poll again (hysteresis) kept it off
+ * for good once it had stopped (it works about half the time). What
+ * keeps a flood from polling once it has stopped is its batches: a loop
+ * that sleeps finds them full, and an engine that reads a full one says
+ * so (ring_plenty(), spin_plenty()), which renews the hold; without that,
+ * its share fell below the mark as soon as it slept, and it polled again
+ * (0.51x of --busy-poll=0).
  * Request/response traffic, which polling is for, works about half the
  * time; a flood of datagrams nearly all of it.
  */
@@ -71,6 +80,13 @@ void spin_init(struct spin *s, unsigned max_us)
 	s->window_ns = 0;
 	s->busy = false;
 	s->busy_until_ns = 0;
+	s->busy_windows = 0;
+}
+
+void spin_plenty(struct spin *s, uint64_t now_ns)
+{
+	s->busy = true;
+	s->busy_until_ns = now_ns + SPIN_BUSY_HOLD_NS;
 }
 
 void spin_work(struct spin *s, uint64_t work_ns, uint64_t now_ns)
@@ -87,13 +103,17 @@ void spin_work(struct spin *s, uint64_t work_ns, uint64_t now_ns)
 		return;
 	/* the loop's share measured while it does not poll is lower than
 	 * while it does: a busy loop looks idle one window after it stops,
-	 * so once busy it stays so for a hold, renewed while it is not
-	 * quiet, and polling flickers on for one window in 64 at most */
-	if (s->work_ns * 100 > span * (s->busy ? SPIN_IDLE_PCT : SPIN_BUSY_PCT)) {
-		s->busy = true;
-		s->busy_until_ns = now_ns + SPIN_BUSY_HOLD_NS;
+	 * so once busy it stays so for a hold, renewed by a busy window */
+	if (s->work_ns * 100 > span * SPIN_BUSY_PCT) {
+		if (s->busy || ++s->busy_windows >= SPIN_BUSY_WINDOWS) {
+			s->busy = true;
+			s->busy_until_ns = now_ns + SPIN_BUSY_HOLD_NS;
+		}
+	} else if (!s->busy) {
+		s->busy_windows = 0;
 	} else if (now_ns >= s->busy_until_ns) {
 		s->busy = false;
+		s->busy_windows = 0;
 	}
 	s->work_ns = 0;
 	s->window_ns = now_ns;

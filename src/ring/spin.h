@@ -22,6 +22,7 @@ struct spin {
 	uint64_t work_ns, window_ns; /* in the window that began then */
 	bool busy;		     /* it works more than it waits */
 	uint64_t busy_until_ns;	     /* and is taken to until then */
+	unsigned busy_windows;	     /* busy windows in a row, till busy */
 };
 
 enum {
@@ -33,11 +34,13 @@ enum {
 	 * of the time is contended: a bulk stream on two cores waits ~40%,
 	 * request/response traffic 2-4% */
 	SPIN_STALL_DIV = 10,
-	/* the loop's share of working time, in percent, that stops polling,
-	 * and the one, lower, that lets it poll again: request/response
-	 * traffic works ~55% of the time here, a UDP flood 86-99% */
+	/* the loop's share of working time, in percent, that stops polling:
+	 * request/response traffic works ~55% of the time here, a UDP flood
+	 * 86-99% */
 	SPIN_BUSY_PCT = 80,
-	SPIN_IDLE_PCT = 40,
+	/* windows in a row above SPIN_BUSY_PCT that make the loop busy (one
+	 * is noise: a loop preempted mid-work counts that time as work) */
+	SPIN_BUSY_WINDOWS = 8,
 	/* a busy loop stays so this long at least */
 	SPIN_BUSY_HOLD_NS = 64 * SPIN_SAMPLE_NS,
 };
@@ -83,6 +86,10 @@ bool spin_cpu_spare(struct spin *s, uint64_t now_ns);
  * @now_ns:	CLOCK_MONOTONIC
  */
 void spin_work(struct spin *s, uint64_t work_ns, uint64_t now_ns);
+
+/* An engine read a full batch at @now_ns: the loop is busy (no polling)
+ * for SPIN_BUSY_HOLD_NS at least. */
+void spin_plenty(struct spin *s, uint64_t now_ns);
 
 /* The count of runnable tasks in a /proc/loadavg line ("0.1 0.2 0.3 R/T
  * PID"), or -1 if there is none. */

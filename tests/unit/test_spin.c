@@ -259,27 +259,59 @@ Test(spin, busy_loop_does_not_poll)
 		now += MS / 2; /* asleep */
 	}
 	cr_assert(!s.busy, "55%% is request/response traffic");
-	/* 90% at work: stops */
-	for (int i = 0; i < 4; i++) {
+	/* one window at 90% (a preemption mid-work): still polls */
+	now += MS;
+	spin_work(&s, MS * 9 / 10, now);
+	now += MS;
+	spin_work(&s, MS / 2, now);
+	cr_assert(!s.busy, "one busy window is noise");
+	/* 90% at work, window after window: stops */
+	for (int i = 0; i < SPIN_BUSY_WINDOWS; i++) {
+		cr_assert(!s.busy);
 		now += MS;
 		spin_work(&s, MS * 9 / 10, now);
 	}
 	cr_assert(s.busy, "a flood stops polling");
-	/* 50%: between the two marks, stays stopped */
+	/* 50%: the hold from the last busy window runs on */
 	for (int i = 0; i < 4; i++) {
 		now += MS;
 		spin_work(&s, MS / 2, now);
 	}
-	cr_assert(s.busy, "hysteresis: not back at 50%%");
-	/* 20%: quiet, but the hold from the last busy window runs on */
+	cr_assert(s.busy, "held for SPIN_BUSY_HOLD_NS");
+	/* a busy window renews the hold */
+	now += MS;
+	spin_work(&s, MS * 9 / 10, now);
+	for (uint64_t t = MS; t < SPIN_BUSY_HOLD_NS; t += MS) {
+		now += MS;
+		spin_work(&s, MS / 2, now);
+	}
+	cr_assert(s.busy, "renewed");
+	/* request/response at 50-60% after the hold: polls again, and is
+	 * not stuck off (a lower mark to poll again kept it off) */
 	for (int i = 0; i < 4; i++) {
 		now += MS;
-		spin_work(&s, MS / 5, now);
+		spin_work(&s, MS * 3 / 5, now);
 	}
-	cr_assert(s.busy, "held for SPIN_BUSY_HOLD_NS");
-	for (uint64_t t = 0; t < SPIN_BUSY_HOLD_NS; t += MS) {
+	cr_assert(!s.busy, "past the hold: polls again");
+}
+
+/* a full batch read says the loop is busy at once, for the hold */
+Test(spin, plenty_stops_polling)
+{
+	enum { MS = 1000 * 1000 };
+	struct spin s;
+	uint64_t now = 1 * MS;
+
+	spin_init(&s, 50);
+	spin_work(&s, 0, now);
+	spin_plenty(&s, now);
+	cr_assert(s.busy);
+	for (uint64_t t = 0; t < SPIN_BUSY_HOLD_NS - MS; t += MS) {
 		now += MS;
-		spin_work(&s, MS / 5, now);
+		spin_work(&s, MS / 2, now);
 	}
-	cr_assert(!s.busy, "quiet past the hold: polls again");
+	cr_assert(s.busy, "for the hold");
+	now += 2 * MS;
+	spin_work(&s, MS / 2, now);
+	cr_assert(!s.busy, "then polls again");
 }
