@@ -37,8 +37,9 @@ struct flowtab {
 	struct slot *s;
 	int *bucket; /* nbuckets heads of chains */
 	unsigned max, count, nbuckets;
+	unsigned high; /* slots from here on were never used */
 	int newest, oldest;
-	int free; /* unused slots, chained by next */
+	int free; /* freed slots, chained by next */
 };
 
 int flowtab_key(struct flow_key *k, const struct sockaddr_storage *a,
@@ -99,9 +100,10 @@ struct flowtab *flowtab_new(unsigned max)
 	}
 	for (unsigned i = 0; i < t->nbuckets; i++)
 		t->bucket[i] = NONE;
-	for (unsigned i = 0; i < t->max; i++)
-		t->s[i].next = i + 1 < t->max ? (int)i + 1 : NONE;
-	t->free = 0;
+	/* slots are taken in order the first time: a table that never fills
+	 * leaves the rest of its calloc()ed pages untouched */
+	t->high = 0;
+	t->free = NONE;
 	t->newest = t->oldest = NONE;
 	return t;
 }
@@ -123,6 +125,11 @@ unsigned flowtab_max(const struct flowtab *t)
 unsigned flowtab_count(const struct flowtab *t)
 {
 	return t->count;
+}
+
+bool flowtab_used(const struct flowtab *t, unsigned i)
+{
+	return i < t->max && t->s[i].used;
 }
 
 int flowtab_find(const struct flowtab *t, const struct flow_key *k)
@@ -167,9 +174,12 @@ int flowtab_add(struct flowtab *t, const struct flow_key *k, int64_t now)
 	unsigned b = hash(t, k);
 	int i = t->free;
 
-	if (i == NONE)
+	if (i != NONE)
+		t->free = t->s[i].next;
+	else if (t->high < t->max)
+		i = t->high++;
+	else
 		return -ENOSPC;
-	t->free = t->s[i].next;
 	t->s[i] = (struct slot){ .key = *k, .last = now, .used = true,
 				 .chain = t->bucket[b] };
 	t->bucket[b] = i;

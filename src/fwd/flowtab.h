@@ -33,6 +33,9 @@ void flowtab_free(struct flowtab *t);
 unsigned flowtab_max(const struct flowtab *t);
 unsigned flowtab_count(const struct flowtab *t);
 
+/* Is slot @i a flow's? */
+bool flowtab_used(const struct flowtab *t, unsigned i);
+
 /* The slot of @k, or -1. */
 int flowtab_find(const struct flowtab *t, const struct flow_key *k);
 

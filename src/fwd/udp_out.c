@@ -561,7 +561,8 @@ void udp_out_complete(struct udp_out *u, union ring_ref ref, int res)
 		}
 		return;
 	}
-	if (!u->tab || ref.idx >= flowtab_max(u->tab))
+	/* the slot's: its fd is set only while it is in use */
+	if (!u->tab || !flowtab_used(u->tab, ref.idx))
 		return;
 	if (u->flows[ref.idx].gen != ref.gen || u->flows[ref.idx].fd < 0)
 		return;
@@ -619,10 +620,10 @@ static int tables(struct udp_out *u)
 	u->tab = flowtab_new(max);
 	u->flows = calloc(max, sizeof(*u->flows));
 	u->b.data = malloc((size_t)BATCH * DGRAM_MAX); /* untouched till used */
+	/* flows[] stays untouched too until a slot is taken: a slot's fd
+	 * counts only while flowtab_used() says so */
 	if (!u->tab || !u->flows || !u->b.data)
 		return -ENOMEM;
-	for (unsigned i = 0; i < max; i++)
-		u->flows[i].fd = -1;
 	return 0;
 }
 

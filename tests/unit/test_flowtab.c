@@ -129,3 +129,23 @@ Test(flowtab, key_wants_one_family)
 	a.ss_family = AF_UNIX;
 	cr_assert_eq(flowtab_key(&k, &a, &b), -EAFNOSUPPORT);
 }
+
+/* slots are taken in order the first time, freed ones first after that,
+ * and only a flow's slot counts as used */
+Test(flowtab, slots_in_order_and_used)
+{
+	struct flowtab *t = flowtab_new(8);
+	struct flow_key a = key4(1, 1), b = key4(2, 2), c = key4(3, 3);
+	int sa = flowtab_add(t, &a, 0), sb = flowtab_add(t, &b, 0), sc;
+
+	cr_assert_eq(sa, 0);
+	cr_assert_eq(sb, 1);
+	cr_assert(flowtab_used(t, 0) && flowtab_used(t, 1));
+	cr_assert(!flowtab_used(t, 2), "never taken");
+	cr_assert(!flowtab_used(t, 99), "out of range");
+	flowtab_del(t, sa);
+	cr_assert(!flowtab_used(t, 0), "freed");
+	sc = flowtab_add(t, &c, 0);
+	cr_assert_eq(sc, 0, "a freed slot first");
+	flowtab_free(t);
+}
