@@ -54,7 +54,6 @@
 #include "../frame/rawip.h"
 #include "../log.h"
 #include "../ns/helper.h"
-#include "../ns/synq.h"
 #include "../options.h"
 #include "../timers.h"
 #include "egress.h"
@@ -281,28 +280,42 @@ static int flow_new(struct udp_out *u, const struct flow_key *k,
 
 /* ------------------------------------------------------------ datagrams */
 
-/* The raw socket of family @fi, asked for once: a helper that cannot
- * make one never will. */
-static void raw_ready(struct udp_out *u, int fi)
+/**
+ * raw_to() - The raw socket for packets to @guest, and its address as that
+ * socket takes it
+ * @u:		engine
+ * @guest:	where they go
+ * @to:		set to @guest without its port (a raw socket reads that
+ *		field as a protocol)
+ * @len:	set to its length
+ *
+ * The socket is asked for once per family: a helper that cannot make one
+ * never will.
+ * Return: the fd, or -1
+ */
+static int raw_to(struct udp_out *u, const struct sockaddr_storage *guest,
+		  struct sockaddr_storage *to, socklen_t *len)
 {
-	if (u->raw_asked[fi])
-		return;
-	u->raw_asked[fi] = true;
-	u->raw[fi] = helper_socket(u->helper, fi ? AF_INET6 : AF_INET,
-				   SOCK_RAW, IPPROTO_RAW);
-	if (u->raw[fi] < 0)
-		log_warn("outbound UDP: no raw socket in the namespace (%s): "
-			 "answers and ICMP errors are lost",
-			 strerror(-u->raw[fi]));
-}
+	int fi = fam_index(guest->ss_family);
 
-/* A raw socket takes an address's port field for a protocol: none. */
-static void no_port(struct sockaddr_storage *a)
-{
-	if (a->ss_family == AF_INET6)
-		((struct sockaddr_in6 *)a)->sin6_port = 0;
-	else
-		((struct sockaddr_in *)a)->sin_port = 0;
+	if (!u->raw_asked[fi]) {
+		u->raw_asked[fi] = true;
+		u->raw[fi] = helper_socket(u->helper, guest->ss_family,
+					   SOCK_RAW, IPPROTO_RAW);
+		if (u->raw[fi] < 0)
+			log_warn("outbound UDP: no raw socket in the namespace "
+				 "(%s): answers and ICMP errors are lost",
+				 strerror(-u->raw[fi]));
+	}
+	*to = *guest;
+	if (fi) {
+		((struct sockaddr_in6 *)to)->sin6_port = 0;
+		*len = sizeof(struct sockaddr_in6);
+	} else {
+		((struct sockaddr_in *)to)->sin_port = 0;
+		*len = sizeof(struct sockaddr_in);
+	}
+	return u->raw[fi] < 0 ? -1 : u->raw[fi];
 }
 
 /**
@@ -315,13 +328,12 @@ static void no_port(struct sockaddr_storage *a)
 static void answer_raw(struct udp_out *u, const struct uo_flow *f, int n)
 {
 	struct uo_batch *b = &u->b;
-	int fi = fam_index(f->guest.ss_family), k = 0;
-	struct sockaddr_storage to = f->guest;
+	struct sockaddr_storage to;
+	socklen_t tolen;
+	int raw = raw_to(u, &f->guest, &to, &tolen), k = 0;
 
-	raw_ready(u, fi);
-	if (u->raw[fi] < 0)
+	if (raw < 0)
 		return;
-	no_port(&to);
 	for (int j = 0; j < n; j++) {
 		int hl = rawip_udp_header(b->hdr[k], &f->orig, &f->guest,
 					  b->iov[j].iov_base, b->m[j].msg_len);
@@ -333,8 +345,7 @@ static void answer_raw(struct udp_out *u, const struct uo_flow *f, int n)
 						b->m[j].msg_len };
 		b->m[k].msg_hdr = (struct msghdr){
 			.msg_name = &to,
-			.msg_namelen = fi ? sizeof(struct sockaddr_in6)
-					  : sizeof(struct sockaddr_in),
+			.msg_namelen = tolen,
 			.msg_iov = b->riov[k],
 			.msg_iovlen = 2
 		};
@@ -342,7 +353,7 @@ static void answer_raw(struct udp_out *u, const struct uo_flow *f, int n)
 	}
 	/* what does not fit the socket's buffer now is dropped */
 	if (k)
-		sendmmsg(u->raw[fi], b->m, k, MSG_DONTWAIT);
+		sendmmsg(raw, b->m, k, MSG_DONTWAIT);
 }
 
 /**
@@ -359,19 +370,18 @@ static void icmp_to_guest(struct udp_out *u,
 			  const struct sockaddr_storage *orig, int err,
 			  size_t len)
 {
-	int fi = fam_index(guest->ss_family), n;
-	struct sockaddr_storage to = *guest;
+	struct sockaddr_storage to;
+	socklen_t tolen;
 	uint8_t pkt[RAWIP_ICMP_MAX];
+	int n, raw;
 
 	if (err == EAGAIN || err == ENOBUFS)
 		return; /* a full queue drops, it does not refuse */
 	n = rawip_icmp_unreach(pkt, err, guest, orig, len);
-	raw_ready(u, fi);
-	if (n < 0 || u->raw[fi] < 0)
-		return;
-	no_port(&to);
-	sendto(u->raw[fi], pkt, n, MSG_DONTWAIT, (struct sockaddr *)&to,
-	       fi ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+	raw = raw_to(u, guest, &to, &tolen);
+	if (n >= 0 && raw >= 0)
+		sendto(raw, pkt, n, MSG_DONTWAIT, (struct sockaddr *)&to,
+		       tolen);
 }
 
 /**

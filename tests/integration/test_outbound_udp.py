@@ -127,7 +127,6 @@ check(res["sent"] == res["got"] and res["from"] == [f"10.0.2.2:{lo.port}"],
 svc.kill()
 
 # idle flows close
-base = None
 time.sleep(IDLE_MS / 1000 * 2.5)
 base = fds(f.proc.pid)
 t.peer("udp-echo", "198.51.100.9", "7007", "1", "10")
