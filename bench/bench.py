@@ -52,13 +52,25 @@ CASES = [
     ("rr latency ns->host", 1500, "latency", []),
     # a 1-byte datagram each way, one at a time
     ("udp rr latency ns->host", 1500, "udp-latency", []),
+    # how long the loop makes others wait while it moves a bulk transfer
+    # (iperf3 -P4) through a forward or out of the namespace: an API call,
+    # a new connection through a forward (1 byte each way), a ping from
+    # the namespace to the gateway; and the same with nothing moving
+    ("api idle", 65520, "probe", [None, "api"]),
+    ("api under fwd -P4", 65520, "probe", ["fwd", "api"]),
+    ("connect idle", 65520, "probe", [None, "conn"]),
+    ("connect under fwd -P4", 65520, "probe", ["fwd", "conn"]),
+    ("ping idle", 65520, "probe", [None, "ping"]),
+    ("ping under fwd -P4", 65520, "probe", ["fwd", "ping"]),
+    ("ping under ns->host -P4", 65520, "probe", ["out", "ping"]),
 ]
 UNITS = {"iperf": ("Gbit/s", "CPU s/GB"), "fwd": ("Gbit/s", "CPU s/GB"),
          "bridged": ("Gbit/s", "CPU s/GB"),
          "connrate": ("conn/s", "CPU ms/1k conn"),
          "connrate-out": ("conn/s", "CPU ms/1k conn"),
          "latency": ("p50 us", "p99 us"),
-         "udp-latency": ("p50 us", "p99 us")}
+         "udp-latency": ("p50 us", "p99 us"),
+         "probe": ("p50 ms", "p99 ms")}
 TCP_RR = os.environ.get("TCP_RR") or os.path.join(
     os.path.dirname(S4), "bench", "tcp_rr")
 RK = "rootlesskit"  # pseudo-binary: rootlesskit's builtin port driver
@@ -140,6 +152,7 @@ class Slirp(LoopbackForwards):
     def up(self, mtu):
         self.t = Netns("bench")
         sock = os.path.join(tempfile.mkdtemp(), "api.sock")
+        self.sock = sock
         self.f = start(["-c", f"--mtu={mtu}", "-a", sock, *self.extra],
                        self.t, binary=self.path)
         for proto, hp, gp in [("tcp", *f) for f in FWDS] + \
@@ -237,9 +250,69 @@ def received(end):
             s.get("seconds") or 1)
 
 
+def probe_once(d, what):
+    """Seconds one API call or one new connection through the forward
+    takes"""
+    t0 = time.monotonic()
+    if what == "api":
+        api(d.sock, {"execute": "list_hostfwd"})
+    else:
+        c = socket.create_connection(d.fwd_addr(5202), timeout=10)
+        c.sendall(b"x")
+        if c.recv(1) != b"x":
+            raise OSError("no echo")
+        c.close()
+    return time.monotonic() - t0
+
+
+def probe(d, t, what, secs):
+    """Samples (ms) of @what for @secs, one every 20 ms"""
+    if what == "ping":
+        n = max(int(secs / 0.02), 10)
+        r = t.run(["ping", "-n", "-c", str(n), "-i", "0.02", "-W", "1",
+                   d.host], timeout=secs * 3 + 30)
+        return [float(w[5:]) for w in r.stdout.split()
+                if w.startswith("time=")]
+    if what == "api" and not hasattr(d, "sock"):
+        return []  # no API to ask
+    out, end = [], time.monotonic() + secs
+    while time.monotonic() < end:
+        try:
+            out.append(probe_once(d, what) * 1e3)
+        except OSError:
+            return []  # a failed probe fails the case
+        time.sleep(0.02)
+    return out
+
+
+def run_probe(d, t, load, what, secs):
+    """(p50 ms, p99 ms) of @what while @load moves bulk, or None"""
+    bulk = None
+    cmd = ["iperf3", "-t", str(secs + 2), "-P", "4"]
+    if load == "fwd":
+        addr, port = d.fwd_addr(5201)
+        bulk = subprocess.Popen(cmd + ["-c", addr, "-p", str(port)],
+                                stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+    elif load == "out":
+        bulk = t.popen(cmd + ["-c", d.host, "-p", "5201"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if bulk:
+        time.sleep(1)  # under way
+    v = sorted(probe(d, t, what, secs))
+    ok = bulk is None or bulk.poll() is None  # still moving throughout
+    if bulk:
+        bulk.wait(secs + 60)
+    if not v or not ok:
+        return None
+    return v[len(v) // 2], v[min(len(v) - 1, len(v) * 99 // 100)]
+
+
 def run_case(d, t, kind, extra, secs, cpu_of):
     """The client side of one case; cpu_of() is the forwarder's CPU
     seconds so far (None without one). Returns the result pair."""
+    if kind == "probe":
+        return run_probe(d, t, *extra, secs)
     c0 = cpu_of()
     used = lambda: (cpu_of() - c0) if c0 is not None else None  # noqa: E731
     if kind == "fwd":

@@ -52,6 +52,9 @@ enum {
 	CONNECT_MS = 75 * 1000,
 	CLAIM_MS = 10 * 1000,
 	SWEEP_MS = 1000,
+	/* channel reads per turn: a SYN flood must not hold the loop (the
+	 * poll, re-armed, fires again at once if more wait) */
+	TURN_READS = 8,
 	/* this socket, and all the engine wants free before it accepts the
 	 * guest's connection: with less, the guest's handshake would
 	 * complete at our listener and nobody would take it */
@@ -405,12 +408,13 @@ static void direct_syn(void *data, const struct synq_syn *s, bool ok)
 		verdict(data, s->id, SYNQ_ACCEPT);
 }
 
-/* The queue is readable (direct): every SYN that came. */
+/* The queue is readable (direct): the SYNs that came, TURN_READS reads'
+ * worth. */
 static void queue_read(struct gate *g)
 {
 	static char buf[SYNQ_BATCH * 384];
 
-	for (;;) {
+	for (int i = 0; i < TURN_READS; i++) {
 		ssize_t n = recv(g->chan, buf, sizeof(buf), MSG_DONTWAIT);
 
 		if (n <= 0)
@@ -420,7 +424,7 @@ static void queue_read(struct gate *g)
 	chan_arm(g);
 }
 
-/* The channel is readable: every SYN that came. */
+/* The channel is readable: the SYNs that came, TURN_READS reads' worth. */
 static void chan_read(struct gate *g)
 {
 	struct synq_syn s[SYNQ_BATCH];
@@ -429,7 +433,7 @@ static void chan_read(struct gate *g)
 		queue_read(g);
 		return;
 	}
-	for (;;) {
+	for (int r = 0; r < TURN_READS; r++) {
 		ssize_t n = recv(g->chan, s, sizeof(s), MSG_DONTWAIT);
 
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {

@@ -17,14 +17,25 @@
  * cannot be installed, we say so once and connect from the namespace's
  * own address (guest_addr) instead.
  *
- * A connection has two sides (0: the host client, 1: the namespace) and a
- * pipe per direction: pipe[d] carries what side d sent. Each side has at
- * most one oneshot poll armed, for POLLIN while its pipe has room and its
- * peer has not finished, POLLOUT while the pipe towards it holds bytes; a
- * changed mask is a poll update, asked for again when the kernel refuses
- * it (-EALREADY). Any completion pumps both directions until splice() says EAGAIN, then
- * re-arms what is still wanted. Nothing is lost: a byte leaves a pipe only
- * when splice() says the socket took it.
+ * A connection has two sides (0: the host client, 1: the namespace).
+ * pipe[d] carries what side d sent, and is held only while it has bytes
+ * in it: borrowed from the pool (pipepool.c) when side d is readable,
+ * given back once it is empty, so an idle connection costs two fds. Each
+ * side has at most one oneshot poll armed, for POLLIN while its direction
+ * has room and its peer has not finished, POLLOUT while bytes wait for it;
+ * a changed mask is a poll update, asked for again when the kernel refuses
+ * it (-EALREADY). Any completion pumps both directions until splice() says
+ * EAGAIN or PUMP_BUDGET bytes have moved, then re-arms what is still
+ * wanted: a poll armed on a ready socket completes at once, behind
+ * whatever else the ring has, so one fast transfer cannot hold the loop.
+ * Nothing is lost: a byte leaves a pipe only when splice() says the
+ * socket took it.
+ *
+ * Without a pipe (the pool is at its bound, or fds are scarce) a direction
+ * copies: recv(MSG_PEEK) into the engine's one buffer, send() what the
+ * other socket takes, then drop just that much from the source with
+ * MSG_TRUNC. The bytes wait in the source socket, not with us, so this
+ * needs nothing per connection; stalled[d] says the other side was full.
  *
  * Half-close: side d read EOF and pipe[d] is empty -> shutdown(SHUT_WR) on
  * the other side. Both directions shut -> closed. A reset or error on one
@@ -52,15 +63,19 @@
 #include "../options.h"
 #include "../timers.h"
 #include "fwd.h"
+#include "pipepool.h"
 #include "splice.h"
 
 enum {
-	PIPE_SIZE = 256 << 10, /* beat 64 KiB and 1 MiB (DESIGN.md §6) */
 	CONNECT_MS = 10 * 1000,
 	ACCEPT_RETRY_MS = 100,
 	PLENTY_FDS = 256, /* spare fds above which pools keep theirs */
 	POOL_BATCH = 16, /* namespace sockets per helper round trip */
-	SPARE_PIPES = 64, /* empty pipes kept for the next connections */
+	/* bytes a direction moves per turn: a ping from the namespace under
+	 * iperf3 -P4 through a forward took 0.7 ms (p50) at 256 KiB, 1.8 at
+	 * 512 KiB, 3.3 at 1 MiB, 6.3 at 2 MiB, 6.7 without a bound */
+	PUMP_BUDGET = 256 << 10,
+	COPY_BUF = 64 << 10, /* the copy fallback's buffer */
 	FULL_LOG_MS = 60 * 1000, /* one warning a minute at most */
 	SWEEP_MS = 1000,  /* see sweep() */
 	SWEEP_QUIET = 10, /* sweeps a connection gets after its last byte */
@@ -71,8 +86,9 @@ enum {
 struct splice_conn {
 	int fd[2];
 	int pipe[2][2]; /* pipe[d]: what side d sent; [0] read end */
-	size_t queued[2], cap[2];
+	size_t queued[2], cap[2]; /* cap: of pipe[d], while it has one */
 	bool eof[2];   /* side d said FIN */
+	bool stalled[2]; /* copying, side d's bytes wait for the other */
 	bool shut[2];  /* we shut writing towards side d */
 	short armed[2]; /* mask of side d's armed poll, 0 if none */
 	bool connecting;
@@ -109,11 +125,8 @@ struct fwd_splice {
 	int rules_err;
 	int pool[2][POOL_BATCH]; /* namespace sockets, [0] IPv4, [1] IPv6 */
 	unsigned npool[2];
-	struct spare_pipe {
-		int fd[2];
-		size_t cap;
-	} spare[SPARE_PIPES];
-	unsigned nspare;
+	struct pipepool *pipes;
+	char *copy; /* COPY_BUF bytes, while a direction copies */
 	bool warned_helper;
 	int64_t warned_full_ms;
 	struct timer *sweep; /* armed while connections hold bytes */
@@ -128,6 +141,11 @@ struct fwd_splice *fwd_splice_new(struct ring *ring, struct timers *timers,
 
 	if (!s)
 		return NULL;
+	s->pipes = pipepool_new(timers);
+	if (!s->pipes) {
+		free(s);
+		return NULL;
+	}
 	s->ring = ring;
 	s->timers = timers;
 	s->helper = helper;
@@ -148,17 +166,14 @@ void fwd_splice_free(struct fwd_splice *s)
 	for (int f = 0; f < 2; f++)
 		while (s->npool[f])
 			close(s->pool[f][--s->npool[f]]);
-	while (s->nspare) {
-		s->nspare--;
-		close(s->spare[s->nspare].fd[0]);
-		close(s->spare[s->nspare].fd[1]);
-	}
 	for (unsigned i = 0; i < s->nls; i++)
 		if (s->ls[i].fd >= 0)
 			listener_close(s, &s->ls[i]);
 	for (unsigned i = 0; i < s->nconns; i++)
 		if (s->conns[i].used)
 			conn_close(s, &s->conns[i], true);
+	pipepool_free(s->pipes);
+	free(s->copy);
 	if (s->sweep)
 		timers_del(s->timers, s->sweep);
 	free(s->ls);
@@ -370,28 +385,6 @@ static void set_linger0(int fd)
  * @k:		connection
  * @reset:	send a reset to both peers instead of a FIN
  */
-/**
- * pipe_put() - Keep an empty pipe for the next connection, or close it
- * @s:		engine
- * @p:		its ends (-1 if it was never made); set to -1
- * @cap:	its size
- * @empty:	nothing left in it (a pipe with bytes in it is never reused)
- */
-static void pipe_put(struct fwd_splice *s, int p[2], size_t cap, bool empty)
-{
-	if (p[0] < 0)
-		return;
-	if (empty && s->nspare < SPARE_PIPES &&
-	    fdlimit_room(p[0], PLENTY_FDS)) {
-		s->spare[s->nspare++] = (struct spare_pipe){ { p[0], p[1] },
-							     cap };
-	} else {
-		close(p[0]);
-		close(p[1]);
-	}
-	p[0] = p[1] = -1;
-}
-
 static void conn_close(struct fwd_splice *s, struct splice_conn *k,
 		       bool reset)
 {
@@ -404,7 +397,7 @@ static void conn_close(struct fwd_splice *s, struct splice_conn *k,
 				set_linger0(k->fd[d]);
 			close(k->fd[d]);
 		}
-		pipe_put(s, k->pipe[d], k->cap[d], !k->queued[d]);
+		pipepool_put(s->pipes, k->pipe[d], k->cap[d], !k->queued[d]);
 	}
 	timers_del(s->timers, k->timeout);
 	k->timeout = NULL;
@@ -436,6 +429,14 @@ static struct splice_conn *conn_slot(struct fwd_splice *s)
 	return &n[first];
 }
 
+/* Can side @d be read into its direction? (a pipe that is full: no) */
+static bool readable_wanted(const struct splice_conn *k, int d)
+{
+	if (k->eof[d] || k->stalled[d])
+		return false;
+	return k->pipe[d][0] < 0 || k->queued[d] < k->cap[d];
+}
+
 /**
  * arm() - Ask for what side @d can next do, if not already asked
  * @s:		engine
@@ -449,9 +450,9 @@ static void arm(struct fwd_splice *s, struct splice_conn *k, int d)
 	if (k->connecting)
 		want = d == 1 ? POLLOUT : 0;
 	else {
-		if (!k->eof[d] && k->queued[d] < k->cap[d])
+		if (readable_wanted(k, d))
 			want |= POLLIN;
-		if (k->queued[!d] && !k->shut[d])
+		if ((k->queued[!d] || k->stalled[!d]) && !k->shut[d])
 			want |= POLLOUT;
 	}
 	if (want == k->armed[d])
@@ -465,43 +466,144 @@ static void arm(struct fwd_splice *s, struct splice_conn *k, int d)
 	k->armed[d] = want;
 }
 
+static bool again(void)
+{
+	return errno == EAGAIN || errno == EINTR;
+}
+
 /**
- * pump() - Move what can be moved in direction @d without blocking
+ * copy() - Without a pipe: move what the other side takes of what side @d
+ * has, leaving the rest in side @d's socket
+ * @s:		engine
  * @k:		connection
  * @d:		from side d to the other
- * Return: 0, or -errno if the connection must be reset
+ * Return: bytes moved, 0 if none could be, or -errno to reset
  */
-static int pump(struct splice_conn *k, int d)
+static ssize_t copy(struct fwd_splice *s, struct splice_conn *k, int d)
 {
-	const unsigned fl = SPLICE_F_NONBLOCK | SPLICE_F_MOVE;
-	bool moved = true;
+	ssize_t n, m;
+
+	if (!s->copy && !(s->copy = malloc(COPY_BUF)))
+		return 0; /* the sweep tries again */
+	n = recv(k->fd[d], s->copy, COPY_BUF, MSG_PEEK | MSG_DONTWAIT);
+	if (n == 0)
+		k->eof[d] = true;
+	if (n <= 0)
+		return n < 0 && !again() ? -errno : 0;
+	m = send(k->fd[!d], s->copy, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (m < 0) {
+		k->stalled[d] = again();
+		return k->stalled[d] ? 0 : -errno;
+	}
+	k->stalled[d] = false;
+	/* what was peeked is there: this drops exactly @m bytes */
+	if (recv(k->fd[d], NULL, m, MSG_TRUNC | MSG_DONTWAIT) != m)
+		return -EIO;
+	return m;
+}
+
+/**
+ * has_bytes() - Does side @d have something to read (or its EOF)?
+ * @k:		connection
+ * @d:		side
+ *
+ * Asked before borrowing a pipe for a side no poll said was readable (the
+ * sweep's pumps, a connect's first): a pipe taken and given back for
+ * nothing would count as needed, and the pool would never shrink.
+ * Return: 1 if so, 0 if not, -errno to reset
+ */
+static int has_bytes(struct splice_conn *k, int d)
+{
+	char c;
+	ssize_t n = recv(k->fd[d], &c, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	if (n == 0)
+		k->eof[d] = true;
+	if (n < 0)
+		return again() ? 0 : -errno;
+	return n > 0;
+}
+
+/**
+ * fill() - Side @d's bytes into its pipe, borrowing one if it has none
+ * @s:		engine
+ * @k:		connection
+ * @d:		from side d to the other
+ * @ready:	a poll said side d is readable
+ * Return: bytes taken in (or, without a pipe, copied across), 0 if none,
+ *	   -errno to reset
+ */
+static ssize_t fill(struct fwd_splice *s, struct splice_conn *k, int d,
+		    bool ready)
+{
 	ssize_t n;
 
-	while (moved) {
-		moved = false;
-		if (!k->eof[d] && k->queued[d] < k->cap[d]) {
-			n = splice(k->fd[d], NULL, k->pipe[d][1], NULL,
-				   k->cap[d] - k->queued[d], fl);
-			if (n > 0) {
-				k->queued[d] += n;
-				moved = k->moved = true;
-			} else if (n == 0) {
-				k->eof[d] = true;
-			} else if (errno != EAGAIN && errno != EINTR) {
-				return -errno;
-			}
-		}
-		if (k->queued[d] && !k->shut[!d]) {
-			n = splice(k->pipe[d][0], NULL, k->fd[!d], NULL,
-				   k->queued[d], fl);
-			if (n > 0) {
-				k->queued[d] -= n;
-				moved = k->moved = true;
-			} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-				return -errno;
-			}
-		}
+	if (k->pipe[d][0] < 0) {
+		if (!ready && (n = has_bytes(k, d)) <= 0)
+			return n;
+		if (pipepool_take(s->pipes, k->pipe[d], &k->cap[d],
+				  k->fd[d]) < 0)
+			return copy(s, k, d);
 	}
+	k->stalled[d] = false; /* it was copying: now the pipe takes it */
+	n = splice(k->fd[d], NULL, k->pipe[d][1], NULL,
+		   k->cap[d] - k->queued[d], SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+	if (n > 0)
+		k->queued[d] += n;
+	else if (n == 0)
+		k->eof[d] = true;
+	else if (!again())
+		return -errno;
+	return n > 0 ? n : 0;
+}
+
+/**
+ * drain() - What side @d's pipe holds, on to the other side
+ * @k:		connection
+ * @d:		from side d to the other
+ * Return: bytes moved, or -errno to reset
+ */
+static ssize_t drain(struct splice_conn *k, int d)
+{
+	ssize_t n = splice(k->pipe[d][0], NULL, k->fd[!d], NULL, k->queued[d],
+			   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+
+	if (n > 0)
+		k->queued[d] -= n;
+	else if (n < 0)
+		return again() ? 0 : -errno;
+	return n;
+}
+
+/**
+ * pump() - Move what can be moved in direction @d without blocking, up to
+ * PUMP_BUDGET bytes; give the pipe back if it is left empty
+ * @s:		engine
+ * @k:		connection
+ * @d:		from side d to the other
+ * @ready:	a poll said side d is readable
+ * Return: 0, or -errno if the connection must be reset
+ */
+static int pump(struct fwd_splice *s, struct splice_conn *k, int d,
+		bool ready)
+{
+	size_t moved = 0;
+	ssize_t in = 1, out = 1;
+
+	while ((in > 0 || out > 0) && moved < PUMP_BUDGET) {
+		in = out = 0;
+		if (readable_wanted(k, d) || k->stalled[d])
+			in = fill(s, k, d, ready);
+		if (in >= 0 && k->queued[d] && !k->shut[!d])
+			out = drain(k, d);
+		if (in < 0 || out < 0)
+			return in < 0 ? in : out;
+		moved += in;
+	}
+	if (moved)
+		k->moved = true;
+	if (!k->queued[d])
+		pipepool_put(s->pipes, k->pipe[d], k->cap[d], true);
 	if (k->eof[d] && !k->queued[d] && !k->shut[!d]) {
 		shutdown(k->fd[!d], SHUT_WR);
 		k->shut[!d] = true;
@@ -512,9 +614,20 @@ static int pump(struct splice_conn *k, int d)
 static void sweep_arm(struct fwd_splice *s);
 static void connect_check(struct fwd_splice *s, struct splice_conn *k);
 
-static void run(struct fwd_splice *s, struct splice_conn *k)
+enum { BOTH = 3 }; /* run(): bit d for direction d, from side d */
+
+/**
+ * run() - Pump, then close or re-arm
+ * @s:		engine
+ * @k:		connection
+ * @dirs:	the directions to pump, BOTH if unsure
+ * @ready:	the sides a poll said are readable
+ */
+static void run(struct fwd_splice *s, struct splice_conn *k, unsigned dirs,
+		unsigned ready)
 {
-	if (pump(k, 0) < 0 || pump(k, 1) < 0) {
+	if (((dirs & 1) && pump(s, k, 0, ready & 1) < 0) ||
+	    ((dirs & 2) && pump(s, k, 1, ready & 2) < 0)) {
 		conn_close(s, k, true);
 		return;
 	}
@@ -565,7 +678,7 @@ static void sweep(void *a, void *b)
 		} else if (k->quiet < SWEEP_QUIET) {
 			k->quiet++;
 			again = true;
-			run(s, k);
+			run(s, k, BOTH, 0);
 		}
 	}
 	if (again)
@@ -581,34 +694,6 @@ static void sweep_arm(struct fwd_splice *s)
 		timers_mod(s->sweep, clock_now_ms() + SWEEP_MS);
 }
 
-/**
- * make_pipe() - A pipe for one direction: a spare one, else a new one
- * @s:		engine
- * @p:		gets its ends
- * @cap:	gets its size
- * Return: 0 or -errno
- */
-static int make_pipe(struct fwd_splice *s, int p[2], size_t *cap)
-{
-	int sz;
-
-	if (s->nspare) {
-		struct spare_pipe *sp = &s->spare[--s->nspare];
-
-		p[0] = sp->fd[0];
-		p[1] = sp->fd[1];
-		*cap = sp->cap;
-		return 0;
-	}
-	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0)
-		return -errno;
-	/* past the per-user pipe quota this fails: keep the default size */
-	fcntl(p[1], F_SETPIPE_SZ, PIPE_SIZE);
-	sz = fcntl(p[1], F_GETPIPE_SZ);
-	*cap = sz > 0 ? (size_t)sz : 65536;
-	return 0;
-}
-
 /* The connect finished (or failed): start relaying, or reset the client. */
 static void connected(struct fwd_splice *s, struct splice_conn *k, int res)
 {
@@ -619,9 +704,6 @@ static void connected(struct fwd_splice *s, struct splice_conn *k, int res)
 		err = res < 0 ? -res : errno;
 	if (!err && !(res & POLLOUT))
 		err = ECONNREFUSED;
-	if (!err && (make_pipe(s, k->pipe[0], &k->cap[0]) < 0 ||
-		     make_pipe(s, k->pipe[1], &k->cap[1]) < 0))
-		err = errno;
 	if (err) {
 		conn_close(s, k, true);
 		return;
@@ -629,7 +711,7 @@ static void connected(struct fwd_splice *s, struct splice_conn *k, int res)
 	k->connecting = false;
 	timers_del(s->timers, k->timeout);
 	k->timeout = NULL;
-	run(s, k);
+	run(s, k, BOTH, 0);
 }
 
 /**
@@ -860,6 +942,28 @@ static void accept_all(struct fwd_splice *s, struct splice_listener *l)
 	}
 }
 
+/**
+ * ready_dirs() - The directions a poll completion lets move
+ * @side:	whose poll it was
+ * @res:	its events, or -errno
+ *
+ * Readable: from @side; writable: towards it. Pumping only those saves
+ * the other direction's splice() that would say EAGAIN, on every turn.
+ * Return: a mask for run()
+ */
+static unsigned ready_dirs(int side, int res)
+{
+	unsigned dirs = 0;
+
+	if (res < 0)
+		return BOTH;
+	if (res & (POLLIN | POLLRDHUP | POLLERR | POLLHUP))
+		dirs |= 1u << side;
+	if (res & (POLLOUT | POLLERR | POLLHUP))
+		dirs |= 1u << !side;
+	return dirs ? dirs : BOTH;
+}
+
 void fwd_splice_complete(struct fwd_splice *s, union ring_ref ref, int res)
 {
 	struct splice_conn *k;
@@ -896,5 +1000,6 @@ void fwd_splice_complete(struct fwd_splice *s, union ring_ref ref, int res)
 	if (k->connecting)
 		connected(s, k, res);
 	else
-		run(s, k);
+		run(s, k, ready_dirs(ref.op, res),
+		    res > 0 && (res & POLLIN) ? 1u << ref.op : 0);
 }

@@ -8,8 +8,9 @@
 #include "../ring/ring.h"
 
 /* The fds the engine wants free before it accepts a connection: the
- * client, the namespace's socket, two pipes */
-enum { FWD_SPLICE_CONN_FDS = 6 };
+ * client and the namespace's socket (pipes are lent only while bytes are
+ * in flight, from a bounded pool, or the bytes are copied: pipepool.h) */
+enum { FWD_SPLICE_CONN_FDS = 2 };
 
 /* TCP forwards on the fast path: host socket <-> namespace socket, by
  * splice(2), never through the TAP or libslirp (see splice.c). */

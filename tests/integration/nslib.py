@@ -287,6 +287,29 @@ def tcp_roundtrip(host, port, data, timeout=30):
     return echo_once(host, port, data, fam, timeout)
 
 
+def many_roundtrips(port, n, size, host="127.0.0.1"):
+    """n connections at once to the echo server at host:port, size bytes
+    of each one's own seeded data each way: the ones that did not come
+    back whole, as (number, bytes back)"""
+    bad = []
+
+    def one(i):
+        data = random.Random(i).randbytes(size)
+        try:
+            got = tcp_roundtrip(host, port, data, timeout=60)
+        except OSError as e:
+            got = repr(e).encode()
+        if hashlib.sha256(got).digest() != hashlib.sha256(data).digest():
+            bad.append((i, len(got)))
+
+    ts = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return bad
+
+
 def resolv_conf(nameserver):
     """Bind a resolv.conf naming only nameserver over /etc/resolv.conf
     (the outer namespace has its own mounts): what libslirp reads."""

@@ -67,6 +67,42 @@ def tcp_echo_many(host, port, count, nbytes, family=socket.AF_INET):
     print(int(count) - len(bad), *bad[:5])
 
 
+def tcp_hold(host, port, count, family=socket.AF_INET):
+    """COUNT connections, 16 bytes echoed on each, then held open: print
+    how many echoed and wait for stdin to close."""
+    held = []
+    for i in range(int(count)):
+        s = socket.socket(family, socket.SOCK_STREAM)
+        s.settimeout(30)
+        s.connect((host, int(port)))
+        msg = b"%016d" % i
+        s.sendall(msg)
+        got = b""
+        while len(got) < len(msg):
+            d = s.recv(len(msg) - len(got))
+            if not d:
+                break
+            got += d
+        if got != msg:
+            break
+        held.append(s)
+    print("held", len(held), flush=True)
+    sys.stdin.read()
+
+
+def serve_tcp_stall(addr, port):
+    """Accept connections and never read them (their senders fill every
+    buffer on the way), until killed."""
+    srv = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET)
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind((addr, int(port)))
+    srv.listen(64)
+    print("listening", flush=True)
+    held = []
+    while True:
+        held.append(srv.accept()[0])
+
+
 def probe(s):
     """What a connected socket leads to: "PEER echo", "PEER eof" or the
     errno of the step that failed."""
@@ -551,12 +587,14 @@ COMMANDS = {
     "udp-refused": (udp_refused, True),
     "udp-flood": (udp_flood, True),
     "tcp-echo-many": (tcp_echo_many, True),
+    "tcp-hold": (tcp_hold, True),
     "dns": (dns_query, False),
     "dns-tcp": (dns_tcp, False),
     "dhcp": (dhcp, False),
     "tap-offloads": (tap_offloads, False),
     "serve-tcp-echo": (serve_tcp_echo, False),
     "serve-udp-echo": (serve_udp_echo, False),
+    "serve-tcp-stall": (serve_tcp_stall, False),
     "frag": (raw_fragment, False),
     "flood": (flood, False),
     "syn-flood": (syn_flood, False),

@@ -5,7 +5,6 @@ socket the helper made in the namespace, splice(2) in between, the TAP
 never touched. 64 connections x 1 MiB each way with sha256, half-close,
 a refused connect reset at once, removal closing only the listener, 2,000
 connections held open at once, and the same under sandbox and seccomp."""
-import hashlib
 import tempfile
 from nslib import *
 
@@ -16,27 +15,6 @@ def add(sock, host_port, guest_port, **kw):
     args = {"proto": "tcp", "host_addr": "127.0.0.1", "host_port": host_port,
             "guest_port": guest_port, "mode": "splice", **kw}
     return api_call(sock, {"execute": "add_hostfwd", "arguments": args})
-
-
-def many_roundtrips(port, n, size):
-    """n connections at once, each size bytes each way: all intact?"""
-    bad = []
-
-    def one(i):
-        data = random.Random(i).randbytes(size)
-        try:
-            got = tcp_roundtrip("127.0.0.1", port, data, timeout=60)
-        except OSError as e:
-            got = repr(e).encode()
-        if hashlib.sha256(got).digest() != hashlib.sha256(data).digest():
-            bad.append((i, len(got)))
-
-    ts = [threading.Thread(target=one, args=(i,)) for i in range(n)]
-    for t_ in ts:
-        t_.start()
-    for t_ in ts:
-        t_.join()
-    return bad
 
 
 def run(extra):
