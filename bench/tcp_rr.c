@@ -26,19 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static _Noreturn void die(const char *what)
-{
-	perror(what);
-	exit(1);
-}
+#include "benchutil.h"
 
 /* send each datagram back where it came from */
 static void udp_echo(int u)
@@ -63,6 +51,7 @@ static _Noreturn void server(int port)
 	int ep = epoll_create1(0);
 	struct epoll_event ev = { .events = EPOLLIN, .data.fd = l };
 
+	raise_fd_limit(); /* bench/scale.py holds thousands of connections */
 	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(l, 4096) ||
 	    bind(u, (struct sockaddr *)&a, sizeof(a)) < 0)

@@ -310,6 +310,42 @@ def many_roundtrips(port, n, size, host="127.0.0.1"):
     return bad
 
 
+def fd_count(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def settled_fd_count(pid, still=2.5, secs=30):
+    """The fd count of pid once it has not moved for still seconds (a
+    close finishes after the client's; the splice engine's pipe pool
+    closes its spares a second or two after the last transfer)"""
+    n, end = -1, time.time() + secs
+    while time.time() < end:
+        m = fd_count(pid)
+        if m == n:
+            return m
+        n = m
+        time.sleep(still)
+    return n
+
+
+HALF_CLOSED = ("fin-wait-2", "close-wait", "last-ack")
+
+
+def half_closed(t):
+    """TCP sockets in FIN_WAIT2, CLOSE_WAIT or LAST_ACK here and in the
+    namespace t: {state: count}, the states with any"""
+    out = {}
+    for st in HALF_CLOSED:
+        n = 0
+        for run in (subprocess.run, t.run):
+            r = run(["ss", "-Htan", "state", st], capture_output=True,
+                    text=True)
+            n += len(r.stdout.splitlines())
+        if n:
+            out[st] = n
+    return out
+
+
 def resolv_conf(nameserver):
     """Bind a resolv.conf naming only nameserver over /etc/resolv.conf
     (the outer namespace has its own mounts): what libslirp reads."""

@@ -109,19 +109,6 @@ def stall(port):
     return c
 
 
-def settled_fds(pid):
-    """The forwarder's fd count once it stops changing (closes finish
-    after the clients' do)"""
-    n, end = -1, time.time() + 10
-    while time.time() < end:
-        m = len(fds(pid))
-        if m == n:
-            return m
-        n = m
-        time.sleep(0.5)
-    return n
-
-
 def watch_pipes(pid, stop, seen):
     while not stop.is_set():
         seen.append(pipe_ends(pid))
@@ -133,7 +120,7 @@ def idle_forwarded(t, pid):
     left = settle_pipes(pid)
     check(left == 0, f"once idle, the pool's spare pipes are closed ({left} "
           "pipe ends left)")
-    base = settled_fds(pid)
+    base = settled_fd_count(pid)
     conns = hold(18080, N)
     check(len(conns) == N, f"{N} connections through a forward echo "
           f"({len(conns)})")
@@ -161,7 +148,7 @@ def idle_forwarded(t, pid):
 
 def idle_outbound(t, pid):
     srv = TcpEchoServer()
-    base = settled_fds(pid)
+    base = settled_fd_count(pid)
     p = t.popen([sys.executable, PEER, "tcp-hold", "10.0.2.2",
                  str(srv.port), str(N)], stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE)
