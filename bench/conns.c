@@ -121,6 +121,14 @@ static void record(struct run *r, struct conn *c, int res)
 		r->failed++;
 }
 
+/* everything run_init() made (a leak fails the sanitizer build's runs) */
+static void run_free(struct run *r)
+{
+	freeaddrinfo(r->ai);
+	close(r->ep);
+	free(r->ms);
+}
+
 static int cmp(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -159,6 +167,8 @@ static int churn(const char *host, const char *port, long count, int par,
 
 	if (!cs || size > MAX_SIZE || par < 1)
 		die("arguments");
+	for (int i = 0; i < par; i++)
+		cs[i].fd = -1;
 	run_init(&r, host, port, count, size);
 	r.how = how;
 	for (int i = 0; i < par && r.started < count; i++)
@@ -183,6 +193,7 @@ static int churn(const char *host, const char *port, long count, int par,
 					   sizeof(lg));
 			}
 			close(c->fd);
+			c->fd = -1;
 			active--;
 			if (r.started < count && now_s() - t0 < secs_max)
 				active += start(&r, c) == 0;
@@ -195,6 +206,12 @@ static int churn(const char *host, const char *port, long count, int par,
 	       r.done, r.failed, r.done / secs,
 	       r.done ? r.ms[r.done / 2] : 0.0,
 	       r.done ? r.ms[r.done * 99 / 100] : 0.0);
+	fflush(stdout);
+	for (int i = 0; i < par; i++)
+		if (cs[i].fd >= 0) /* still under way when it gave up */
+			close(cs[i].fd);
+	free(cs);
+	run_free(&r);
 	return 0;
 }
 
@@ -258,6 +275,10 @@ static int hold(const char *host, const char *port, long count,
 	fflush(stdout);
 	while (read(0, &c, 1) > 0)
 		;
+	for (long i = 0; i < held; i++)
+		close(cs[i].fd);
+	free(cs);
+	run_free(&r);
 	return 0;
 }
 
