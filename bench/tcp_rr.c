@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* tcp_rr.c - TCP request/response measurements for bench.py.
  *
- *   tcp_rr server PORT              answer every byte with one byte
+ *   tcp_rr server PORT [reset]      answer every byte with one byte
+ *                                   (reset: then reset the connection)
  *   tcp_rr connrate HOST PORT SECS  connect, 1 byte each way, close, again
  *   tcp_rr latency HOST PORT COUNT  1 byte each way on one connection
  *   tcp_rr udp-latency HOST PORT COUNT  a 1-byte datagram each way
@@ -18,6 +19,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +44,16 @@ static void udp_echo(int u)
 }
 
 /* answer each byte read with one byte, on every connection */
-static _Noreturn void server(int port)
+/* a reset instead of a FIN: SO_LINGER {1, 0}, then close */
+static void reset_close(int fd)
+{
+	struct linger lg = { 1, 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
+static _Noreturn void server(int port, bool reset)
 {
 	struct sockaddr_in6 a = { .sin6_family = AF_INET6,
 				  .sin6_port = htons(port) };
@@ -89,6 +100,8 @@ static _Noreturn void server(int port)
 			r = read(fd, b, sizeof(b));
 			if (r <= 0 || write(fd, b, r) != r)
 				close(fd); /* also leaves the epoll set */
+			else if (reset)
+				reset_close(fd);
 		}
 	}
 }
@@ -186,14 +199,17 @@ static int latency(const char *host, const char *port, long count, int type)
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "server"))
-		server(atoi(argv[2]));
+		server(atoi(argv[2]), false);
+	if (argc == 4 && !strcmp(argv[1], "server") &&
+	    !strcmp(argv[3], "reset"))
+		server(atoi(argv[2]), true);
 	if (argc == 5 && !strcmp(argv[1], "connrate"))
 		return connrate(argv[2], argv[3], atof(argv[4]));
 	if (argc == 5 && !strcmp(argv[1], "latency") && atol(argv[4]) > 0)
 		return latency(argv[2], argv[3], atol(argv[4]), SOCK_STREAM);
 	if (argc == 5 && !strcmp(argv[1], "udp-latency") && atol(argv[4]) > 0)
 		return latency(argv[2], argv[3], atol(argv[4]), SOCK_DGRAM);
-	fprintf(stderr, "usage: %s server PORT | connrate HOST PORT SECS | "
+	fprintf(stderr, "usage: %s server PORT [reset] | connrate HOST PORT SECS | "
 			"[udp-]latency HOST PORT COUNT\n",
 		argv[0]);
 	return 2;

@@ -6,7 +6,8 @@ each; connections churned through a forward and out of the namespace,
 ended by close, by a reset, by a half-close, and by a client that
 half-closes and vanishes (its echo meets a reset): none fails, the
 forwarder's fds come back to where they were and its RSS stays put, and
-no socket is left in FIN_WAIT2, CLOSE_WAIT or LAST_ACK on either side.
+no socket is left in FIN_WAIT2, CLOSE_WAIT or LAST_ACK on either side;
+the same when the service resets each connection after its echo.
 (At the fd limit itself: test_limits.)"""
 import resource
 import tempfile
@@ -20,20 +21,25 @@ POOL = 16  # splice.c's POOL_BATCH
 isolate()
 hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
 resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 2 * HELD + 1000), hard))
-srv = subprocess.Popen([TCP_RR, "server", "5202"], stdout=subprocess.PIPE,
-                       preexec_fn=die_with_parent)
-check(srv.stdout.readline().strip() == b"listening", "host echo service")
+for port, extra in (("5202", []), ("5203", ["reset"])):
+    srv = subprocess.Popen([TCP_RR, "server", port, *extra],
+                           stdout=subprocess.PIPE, preexec_fn=die_with_parent)
+    check(srv.stdout.readline().strip() == b"listening",
+          f"host echo service {port} {extra}")
 t = Netns("scale")
 sock = os.path.join(tempfile.mkdtemp(), "api.sock")
 f = start(["-c", "-a", sock], t)
 pid = f.proc.pid
-ns_srv = t.popen([TCP_RR, "server", "5202"], stdout=subprocess.PIPE)
-check(ns_srv.stdout.readline().strip() == b"listening", "namespace echo "
-      "service")
-r = api_call(sock, {"execute": "add_hostfwd", "arguments": {
-    "proto": "tcp", "host_addr": "127.0.0.1", "host_port": 15202,
-    "guest_port": 5202}})
-check("return" in r, f"forward: {r}")
+services = []
+for port, extra in (("5202", []), ("5203", ["reset"])):
+    services.append(t.popen([TCP_RR, "server", port, *extra],
+                            stdout=subprocess.PIPE))
+    check(services[-1].stdout.readline().strip() == b"listening",
+          f"namespace echo service {port} {extra}")
+    r = api_call(sock, {"execute": "add_hostfwd", "arguments": {
+        "proto": "tcp", "host_addr": "127.0.0.1", "host_port": 10000 + int(port),
+        "guest_port": int(port)}})
+    check("return" in r, f"forward: {r}")
 
 
 def fd_kinds():
@@ -79,14 +85,20 @@ warm, warm_rss = settled_fd_count(pid), rss_kb(pid)
 for outbound in (False, True):
     where = "out of the namespace" if outbound else "through a forward"
     args = ["10.0.2.2", "5202"] if outbound else ["127.0.0.1", "15202"]
-    for how in ("close", "reset", "half", "vanish"):
+    for how in ("close", "reset", "half", "vanish", "service resets"):
         cmd = [CONNS, "churn", *args, str(CHURN), "64", "64", "120", how]
+        if how == "service resets":  # on the port next to it
+            cmd[3] = str(int(cmd[3]) + 1)
+            cmd[-1] = "close"
         r = t.run(cmd, timeout=300) if outbound else \
             subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         res = kv(r.stdout) if r.returncode == 0 else {}
-        check(res.get("done") == CHURN and res.get("failed") == 0,
-              f"{CHURN} connections {where}, ended by {how}: {r.stdout!r} "
-              f"{r.stderr[-200:]!r}")
+        # a reset may beat the echo to the client: those count as failed
+        # (without us in between too: 2,975 of 5,000 on the host's lo)
+        want = res.get("done", 0) > 0 if how == "service resets" else \
+            res.get("done") == CHURN and res.get("failed") == 0
+        check(want, f"{CHURN} connections {where}, ended by {how}: "
+              f"{r.stdout!r} {r.stderr[-200:]!r}")
         after = settled_fd_count(pid)
         # the namespace sockets the helper makes 16 at a time come and go
         check(after <= warm + POOL, f"  fds flat ({warm} after the warm-up, "
