@@ -114,6 +114,7 @@ struct pipepool *pipepool_new(struct timers *timers)
 {
 	struct pipepool *pp = calloc(1, sizeof(*pp));
 	const char *test = getenv("SLIRP4NETNS_TEST_PIPES");
+	int n = test ? atoi(test) : -1; /* the tests' way to run out */
 
 	if (!pp)
 		return NULL;
@@ -125,8 +126,8 @@ struct pipepool *pipepool_new(struct timers *timers)
 	pp->timers = timers;
 	pp->max = pipepool_plan(soft_pages(), sysconf(_SC_PAGESIZE),
 				&pp->size);
-	if (test && atoi(test) >= 0 && atoi(test) < (int)pp->max)
-		pp->max = atoi(test); /* the tests' way to run out */
+	if (n >= 0 && (unsigned)n < pp->max)
+		pp->max = n;
 	return pp;
 }
 

@@ -24,9 +24,9 @@
  * side has at most one oneshot poll armed, for POLLIN while its direction
  * has room and its peer has not finished, POLLOUT while bytes wait for it;
  * a changed mask is a poll update, asked for again when the kernel refuses
- * it (-EALREADY). Any completion pumps both directions until splice() says
- * EAGAIN or PUMP_BUDGET bytes have moved, then re-arms what is still
- * wanted: a poll armed on a ready socket completes at once, behind
+ * it (-EALREADY). A completion pumps the directions its events let move
+ * (ready_dirs()) until splice() says EAGAIN or PUMP_BUDGET bytes have
+ * moved, then re-arms what is still wanted: a poll armed on a ready socket completes at once, behind
  * whatever else the ring has, so one fast transfer cannot hold the loop.
  * Nothing is lost: a byte leaves a pipe only when splice() says the
  * socket took it.
@@ -466,7 +466,7 @@ static void arm(struct fwd_splice *s, struct splice_conn *k, int d)
 	k->armed[d] = want;
 }
 
-static bool again(void)
+static bool would_block(void)
 {
 	return errno == EAGAIN || errno == EINTR;
 }
@@ -489,10 +489,10 @@ static ssize_t copy(struct fwd_splice *s, struct splice_conn *k, int d)
 	if (n == 0)
 		k->eof[d] = true;
 	if (n <= 0)
-		return n < 0 && !again() ? -errno : 0;
+		return n < 0 && !would_block() ? -errno : 0;
 	m = send(k->fd[!d], s->copy, n, MSG_DONTWAIT | MSG_NOSIGNAL);
 	if (m < 0) {
-		k->stalled[d] = again();
+		k->stalled[d] = would_block();
 		return k->stalled[d] ? 0 : -errno;
 	}
 	k->stalled[d] = false;
@@ -520,7 +520,7 @@ static int has_bytes(struct splice_conn *k, int d)
 	if (n == 0)
 		k->eof[d] = true;
 	if (n < 0)
-		return again() ? 0 : -errno;
+		return would_block() ? 0 : -errno;
 	return n > 0;
 }
 
@@ -552,7 +552,7 @@ static ssize_t fill(struct fwd_splice *s, struct splice_conn *k, int d,
 		k->queued[d] += n;
 	else if (n == 0)
 		k->eof[d] = true;
-	else if (!again())
+	else if (!would_block())
 		return -errno;
 	return n > 0 ? n : 0;
 }
@@ -571,7 +571,7 @@ static ssize_t drain(struct splice_conn *k, int d)
 	if (n > 0)
 		k->queued[d] -= n;
 	else if (n < 0)
-		return again() ? 0 : -errno;
+		return would_block() ? 0 : -errno;
 	return n;
 }
 

@@ -115,6 +115,17 @@ def watch_pipes(pid, stop, seen):
         time.sleep(0.01)
 
 
+def check_idle_cost(pid, base, what):
+    """N idle connections, opened since the forwarder had base fds: two
+    fds each and no pipe"""
+    left = settle_pipes(pid)
+    grew = len(fds(pid)) - base
+    # the helper makes namespace sockets 16 at a time: a few spare
+    check(grew <= 2 * N + 16, f"{N} idle {what} connections: {grew} fds "
+          f"more, {grew / N:.2f} each (2: its two sockets)")
+    check(left == 0, f"and no pipe ({left} ends)")
+
+
 def idle_forwarded(t, pid):
     check(not many_roundtrips(18080, 1, 1 << 20), "a warm-up transfer")
     left = settle_pipes(pid)
@@ -124,12 +135,7 @@ def idle_forwarded(t, pid):
     conns = hold(18080, N)
     check(len(conns) == N, f"{N} connections through a forward echo "
           f"({len(conns)})")
-    left = settle_pipes(pid)
-    grew = len(fds(pid)) - base
-    # the helper makes namespace sockets 16 at a time: a few spare
-    check(grew <= 2 * N + 16, f"{N} idle forwarded connections: {grew} fds "
-          f"more, {grew / N:.2f} each (2: its two sockets)")
-    check(left == 0, f"and no pipe ({left} ends)")
+    check_idle_cost(pid, base, "forwarded")
     # a pipe stays lent while its bytes wait: more stalled connections
     # (a service that never reads) than the pool lends
     stuck = [stall(18081) for _ in range(POOL_MAX + 8)]
@@ -155,11 +161,7 @@ def idle_outbound(t, pid):
     line = p.stdout.readline().decode().split()
     check(line == ["held", str(N)], f"{N} connections out of the namespace "
           f"echo ({line})")
-    left = settle_pipes(pid)
-    grew = len(fds(pid)) - base
-    check(grew <= 2 * N + 16, f"{N} idle outbound connections: {grew} fds "
-          f"more, {grew / N:.2f} each (2: its two sockets)")
-    check(left == 0, f"and no pipe ({left} ends)")
+    check_idle_cost(pid, base, "outbound")
     p.stdin.close()
     p.wait(30)
 

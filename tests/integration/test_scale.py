@@ -54,6 +54,16 @@ def fd_kinds():
     return kinds
 
 
+def half_closed_detail():
+    """Which sockets are half-closed, here and in the namespace (for a
+    failure)"""
+    cmd = ["ss", "-Htanoi", "state", "fin-wait-2", "state", "close-wait",
+           "state", "last-ack"]
+    return {"here": subprocess.run(cmd, capture_output=True,
+                                   text=True).stdout.strip(),
+            "namespace": t.run(cmd).stdout.strip()}
+
+
 def kv(line):
     return {k: float(v) for k, v in (w.split("=") for w in line.split())}
 
@@ -109,7 +119,8 @@ for outbound in (False, True):
             if not left:
                 break
             time.sleep(0.25)
-        check(not left, f"  no socket left half-closed ({left})")
+        check(not left, f"  no socket left half-closed ({left}; "
+              f"{half_closed_detail()})")
         grown = rss_kb(pid) - warm_rss
         if "ASAN_OPTIONS" not in os.environ:
             check(grown < 1024, f"  RSS flat ({grown:+d} KiB)")
