@@ -6,7 +6,8 @@ each; connections churned through a forward and out of the namespace,
 ended by close, by a reset, by a half-close, and by a client that
 half-closes and vanishes (its echo meets a reset): none fails, the
 forwarder's fds come back to where they were and its RSS stays put, and
-no socket is left in FIN_WAIT2, CLOSE_WAIT or LAST_ACK on either side;
+no socket is left in FIN_WAIT2, CLOSE_WAIT or LAST_ACK on either side
+(nslib.lost_fin() says which FIN_WAIT2 ones are the kernel's own race);
 the same when the service resets each connection after its echo.
 (At the fd limit itself: test_limits.)"""
 import resource
