@@ -4,8 +4,8 @@
 side by side with slirp4netns 1.2.0. Everything runs inside a namespace
 made for it; clients and servers are bench/conns and bench/tcp_rr.
 
-Usage: scale.py [--held N] [--churn N] [--outbound N] [--limit FDS]
-                [--secs S] [--out DIR] [BINARY]...
+Usage: scale.py [--held N] [--churn N] [--outbound N] [--flows N]
+                [--limit FDS] [--secs S] [--out DIR] [BINARY]...
 
 For each binary, one forwarder with RLIMIT_NOFILE at --limit (20,000:
 this machine's hard limit) and a TCP forward 127.0.0.1:15202 -> tcp_rr's
@@ -18,7 +18,12 @@ echo in the namespace:
             host the same way: failures, rate, p99, fds and RSS before
             and after, sockets left in FIN_WAIT2/CLOSE_WAIT/LAST_ACK
   outbound  --outbound connections from the namespace held at once
+  flows     --flows UDP clients (bench/flows) through a UDP forward
+            127.0.0.1:15202 -> the same echo, all at once, each asked
+            twice: how many answered each round, lost, p99, the
+            forwarder's fds and RSS per flow, an API call meanwhile
 A slower binary stops opening after --secs per step; its counts say so.
+A count of 0 skips its step.
 Default binaries: this build and /usr/bin/slirp4netns.
 """
 import argparse
@@ -31,6 +36,8 @@ from nslib import *  # noqa: E402,F401
 
 CONNS = os.environ.get("CONNS") or os.path.join(
     os.path.dirname(S4), "bench", "conns")
+FLOWS = os.environ.get("FLOWS") or os.path.join(
+    os.path.dirname(S4), "bench", "flows")
 
 
 def rss(pid):
@@ -96,15 +103,53 @@ def outbound_held(d, t, n, secs):
     return {"held": got, "fds per conn": round((f - base) / max(got, 1), 2)}
 
 
+def udp_flows(d, n, secs):
+    pid = d.pid
+    r = api(d.sock, {"execute": "add_hostfwd", "arguments": {
+        "proto": "udp", "host_addr": "127.0.0.1", "host_port": 15202,
+        "guest_port": 5202}})
+    if "return" not in r:
+        return {"error": str(r)}
+    base_fds, base_rss = settled_fd_count(pid), rss(pid)
+    p = subprocess.Popen([FLOWS, "127.0.0.1", "15202", str(n), "2"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         text=True)
+    out = {"flows": n}
+    for rnd in (1, 2):
+        line = p.stdout.readline()
+        v = kv(line) if line else {}
+        out[f"round {rnd} answered"] = int(v.get("answered", 0))
+        out[f"round {rnd} lost"] = int(v.get("lost", n))
+        out[f"round {rnd} secs"] = v.get("secs")
+        out[f"round {rnd} p99 ms"] = v.get("p99_ms")
+        if rnd == 1:
+            f, rs = fd_count(pid), rss(pid)
+    t1 = time.time()
+    ok = "entries" in api(d.sock, {"execute": "list_hostfwd"})
+    out["API ms while held"] = round((time.time() - t1) * 1e3, 2) \
+        if ok else "no answer"
+    out["fds per flow"] = round((f - base_fds) / n, 2)
+    out["RSS KiB per flow"] = round((rs - base_rss) / n, 2)
+    p.stdin.close()
+    p.wait(secs + 60)
+    return out
+
+
 def one(b, a):
     d = Slirp(b)
     t = d.up(1500)
     srv = t.popen([TCP_RR, "server", "5202"], stdout=subprocess.DEVNULL)
     time.sleep(0.3)
-    out = {"held": held(d, t, a.held, a.secs),
-           "churn fwd": churn(d, t, a.churn, a.secs, False),
-           "churn outbound": churn(d, t, a.churn, a.secs, True),
-           "outbound held": outbound_held(d, t, a.outbound, a.secs)}
+    steps = (("held", a.held, lambda: held(d, t, a.held, a.secs)),
+             ("churn fwd", a.churn,
+              lambda: churn(d, t, a.churn, a.secs, False)),
+             ("churn outbound", a.churn,
+              lambda: churn(d, t, a.churn, a.secs, True)),
+             ("outbound held", a.outbound,
+              lambda: outbound_held(d, t, a.outbound, a.secs)),
+             ("UDP flows fwd", a.flows,
+              lambda: udp_flows(d, a.flows, a.secs)))
+    out = {name: step() for name, n, step in steps if n}  # 0: skipped
     srv.kill()
     srv.wait()
     d.down()
@@ -116,6 +161,7 @@ def main():
     ap.add_argument("--held", type=int, default=10000)
     ap.add_argument("--churn", type=int, default=1000000)
     ap.add_argument("--outbound", type=int, default=2000)
+    ap.add_argument("--flows", type=int, default=10000)
     ap.add_argument("--limit", type=int, default=20000)
     ap.add_argument("--secs", type=float, default=300)
     ap.add_argument("--out", default="")
@@ -141,7 +187,8 @@ def main():
         rows += [(s, k) for s, v in r.items() for k in v
                  if (s, k) not in rows]
     text = [f"fd limit {limit}; held {a.held}, churn {a.churn}, outbound "
-            f"{a.outbound}, at most {a.secs:g} s per step", "",
+            f"{a.outbound}, UDP flows {a.flows}, at most {a.secs:g} s per "
+            "step", "",
             "| step | figure | " + " | ".join(label(b) for b in bins) + " |",
             "|---" * (len(bins) + 2) + "|"]
     for s, k in rows:

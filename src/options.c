@@ -362,11 +362,12 @@ static int parse_one(struct opts *o, int c, const char *argv0)
 		o->forward_slirp = !strcmp(optarg, "slirp");
 		break;
 	case OPT_FORWARD_FWMARK:
-		/* the six marks after it are ours too (ns/synq.h) */
+		/* the seven marks after it are ours too (ns/synq.h,
+		 * ns/udpreply.h) */
 		if (parse_u32(optarg, &o->forward_fwmark) < 0 ||
-		    o->forward_fwmark > UINT32_MAX - 6) {
+		    o->forward_fwmark > UINT32_MAX - 7) {
 			fprintf(stderr, "--forward-fwmark must be a positive "
-					"32-bit integer, below 0xfffffffa\n");
+					"32-bit integer, below 0xfffffff9\n");
 			return 1;
 		}
 		break;

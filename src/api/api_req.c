@@ -156,17 +156,16 @@ static int parse_guest(const struct api_env *env, const struct json *j,
 	return ok && fwd_guest_reachable(&g.sa, env->net) ? 0 : -1;
 }
 
-/* "mode" (ours): "splice", the fast path, or "slirp"; without it, TCP
- * takes the fast path unless --forward-mode=slirp or it is not to be had
- * (tapfd, BESS), and UDP takes slirp (the fast path shows the service
- * another client address, see udp.c) */
+/* "mode" (ours): "splice", the fast path, or "slirp"; without it, the
+ * fast path unless --forward-mode=slirp or it is not to be had (tapfd,
+ * BESS; for UDP, without the namespace's rules: see fwd/udp.c) */
 static int parse_mode(const struct api_env *env, const struct json *j, int t,
 		      struct fwd_spec *s)
 {
 	char m[8];
 
 	if (t < 0) {
-		s->splice = env->splice && !s->udp;
+		s->splice = env->splice;
 		return 0;
 	}
 	if (json_str(j, t, m, sizeof(m)) < 0)
@@ -175,7 +174,7 @@ static int parse_mode(const struct api_env *env, const struct json *j, int t,
 		return 0;
 	if (strcmp(m, "splice"))
 		return -1;
-	s->splice = true;
+	s->splice = s->asked = true;
 	return 0;
 }
 

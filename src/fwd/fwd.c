@@ -71,6 +71,32 @@ bool fwd_guest_reachable(const struct sockaddr *guest,
 	       !IN6_IS_ADDR_V4COMPAT(a6);
 }
 
+socklen_t fwd_seen_as(const struct netcfg *n,
+		      const struct sockaddr_storage *peer,
+		      struct sockaddr_storage *out, bool port)
+{
+	*out = *peer;
+	if (peer->ss_family == AF_INET6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)out;
+
+		if (IN6_IS_ADDR_LOOPBACK(&a->sin6_addr))
+			a->sin6_addr = n->host6;
+		if (!port)
+			a->sin6_port = 0;
+		a->sin6_flowinfo = 0;
+		a->sin6_scope_id = 0;
+		return sizeof(*a);
+	}
+	struct sockaddr_in *a = (struct sockaddr_in *)out;
+
+	if ((ntohl(a->sin_addr.s_addr) >> 24) == 127 ||
+	    a->sin_addr.s_addr == INADDR_ANY)
+		a->sin_addr = n->host;
+	if (!port)
+		a->sin_port = 0;
+	return sizeof(*a);
+}
+
 const struct fwd_entry *fwd_at(const struct fwd_table *t, unsigned i)
 {
 	return i < t->n ? &t->e[i] : NULL;
@@ -103,7 +129,8 @@ static bool clashes(const struct fwd_spec *a, const struct fwd_spec *b)
 
 static unsigned flags(const struct fwd_spec *s)
 {
-	return (s->udp ? FWD_UDP : 0) | (s->splice ? FWD_SPLICE : 0);
+	return (s->udp ? FWD_UDP : 0) | (s->splice ? FWD_SPLICE : 0) |
+	       (s->asked ? FWD_ASKED : 0);
 }
 
 static int add4(struct fwd_table *t, const struct fwd_spec *s)

@@ -13,7 +13,8 @@
 /* One host forward as the API describes it: either family or both. */
 struct fwd_spec {
 	bool udp;
-	bool splice; /* the fast path (TCP), not libslirp */
+	bool splice; /* the fast path, not libslirp */
+	bool asked;  /* "mode" said so: no falling back to libslirp */
 	bool v4, v6;
 	struct in_addr host4, guest4;
 	struct in6_addr host6, guest6;
@@ -25,7 +26,7 @@ struct fwd_entry {
 	struct fwd_spec spec;
 };
 
-enum fwd_flags { FWD_UDP = 1, FWD_SPLICE = 2 };
+enum fwd_flags { FWD_UDP = 1, FWD_SPLICE = 2, FWD_ASKED = 4 };
 
 /* What actually listens: libslirp or the splice engine (fwd_slirp.c
  * routes by FWD_SPLICE), a fake in tests. */
@@ -81,6 +82,20 @@ int fwd_remove(struct fwd_table *t, long id, struct err *e);
  */
 bool fwd_guest_reachable(const struct sockaddr *guest,
 			 const struct netcfg *net);
+
+/**
+ * fwd_seen_as() - The address a service should see for a forward's
+ * client, as on the slirp path: the gateway for a loopback client, else
+ * the client's own
+ * @n:		the virtual network
+ * @peer:	the client
+ * @out:	the address
+ * @port:	keep the client's port (else 0: any)
+ * Return: its length
+ */
+socklen_t fwd_seen_as(const struct netcfg *n,
+		      const struct sockaddr_storage *peer,
+		      struct sockaddr_storage *out, bool port);
 
 /* Is @fd bound to exactly @addr? (finding a forward's own listener) */
 bool fwd_bound_to(int fd, const struct sockaddr *addr, socklen_t len);

@@ -52,6 +52,29 @@ static bool widen_backlog(int fd, const struct sockaddr *host,
 	return true;
 }
 
+/**
+ * udp_add() - A UDP forward on the fast path, if it keeps clients'
+ * addresses or was asked for
+ * @c:		context
+ * @fl:		enum fwd_flags
+ * @host:	where it listens
+ * @hlen:	its length
+ * @guest:	where it sends
+ * @glen:	its length
+ * Return: 0, -EOPNOTSUPP for libslirp's path, or another -errno
+ */
+static int udp_add(struct ctx *c, unsigned fl, const struct sockaddr *host,
+		   socklen_t hlen, const struct sockaddr *guest,
+		   socklen_t glen)
+{
+	bool keep = fwd_splice_rules(c->splice) == 0 &&
+		    fwd_udp_rules(c->udp) == 0;
+
+	if (!keep && !(fl & FWD_ASKED))
+		return -EOPNOTSUPP;
+	return fwd_udp_add(c->udp, host, hlen, guest, glen);
+}
+
 static int slirp_add(void *o, unsigned fl, const struct sockaddr *host,
 		     socklen_t hlen, const struct sockaddr *guest,
 		     socklen_t glen)
@@ -67,14 +90,16 @@ static int slirp_add(void *o, unsigned fl, const struct sockaddr *host,
 	if ((fl & FWD_SPLICE) && !fwd_splice_available(c->splice))
 		return -EOPNOTSUPP;
 	if (fl & FWD_SPLICE) {
-		int rc = udp ? fwd_udp_add(c->udp, host, hlen, guest, glen)
+		int rc = udp ? udp_add(c, fl, host, hlen, guest, glen)
 			     : fwd_splice_add(c->splice, host, hlen, guest,
 					      glen);
 
 		/* the API's answer is upstream's fixed string: say why here */
-		if (rc < 0)
+		if (rc < 0 && !(udp && rc == -EOPNOTSUPP && !(fl & FWD_ASKED)))
 			log_warn("add_hostfwd: %s", strerror(-rc));
-		return rc;
+		if (rc != -EOPNOTSUPP || !udp || (fl & FWD_ASKED))
+			return rc;
+		fl &= ~FWD_SPLICE; /* libslirp's, then */
 	}
 	fd = next_fd(c->sigfd);
 
@@ -92,9 +117,16 @@ static int slirp_remove(void *o, unsigned fl, const struct sockaddr *host,
 	int flags = (fl & FWD_UDP ? SLIRP_HOSTFWD_UDP : 0) |
 		    (host->sa_family == AF_INET6 ? SLIRP_HOSTFWD_V6ONLY : 0);
 
-	if (fl & FWD_SPLICE)
-		return fl & FWD_UDP ? fwd_udp_remove(c->udp, host, hlen)
-				    : fwd_splice_remove(c->splice, host, hlen);
+	if ((fl & FWD_SPLICE) && !(fl & FWD_UDP))
+		return fwd_splice_remove(c->splice, host, hlen);
+	/* a UDP forward that did not ask for the fast path may have taken
+	 * libslirp's (udp_add()) */
+	if (fl & FWD_SPLICE) {
+		int rc = fwd_udp_remove(c->udp, host, hlen);
+
+		if (rc == 0 || (fl & FWD_ASKED))
+			return rc;
+	}
 	return slirp_remove_hostxfwd(c->slirp, host, hlen, flags) < 0
 		       ? -ENOENT
 		       : 0;

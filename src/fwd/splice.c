@@ -747,40 +747,6 @@ static void connect_timeout(void *a, void *b)
 }
 
 /**
- * seen_as() - The address the service should see for a client, as on the
- * slirp path: the gateway for a loopback client, else the client's own
- * @s:		engine
- * @peer:	the client, from accept4()
- * @out:	the address, port 0 (any)
- * Return: its length
- */
-static socklen_t seen_as(const struct fwd_splice *s,
-			 const struct sockaddr_storage *peer,
-			 struct sockaddr_storage *out)
-{
-	const struct netcfg *n = &s->o->net;
-
-	*out = *peer;
-	if (peer->ss_family == AF_INET6) {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)out;
-
-		if (IN6_IS_ADDR_LOOPBACK(&a->sin6_addr))
-			a->sin6_addr = n->host6;
-		a->sin6_port = 0;
-		a->sin6_flowinfo = 0;
-		a->sin6_scope_id = 0;
-		return sizeof(*a);
-	}
-	struct sockaddr_in *a = (struct sockaddr_in *)out;
-
-	if ((ntohl(a->sin_addr.s_addr) >> 24) == 127 ||
-	    a->sin_addr.s_addr == INADDR_ANY)
-		a->sin_addr = n->host;
-	a->sin_port = 0;
-	return sizeof(*a);
-}
-
-/**
  * ns_socket() - The namespace end of a new connection
  * @s:		engine
  * @l:		its forward
@@ -818,7 +784,7 @@ static int ns_socket(struct fwd_splice *s, const struct splice_listener *l,
 	 * different destinations; bind() would give every socket a port of
 	 * its own: one connection per ephemeral port for all the clients
 	 * seen as 10.0.2.2. */
-	len = seen_as(s, peer, &src);
+	len = fwd_seen_as(&s->o->net, peer, &src, false);
 	setsockopt(fd, SOL_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&src, len) < 0) {
 		int rc = -errno;

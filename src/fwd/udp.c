@@ -2,26 +2,38 @@
 /* udp.c - UDP forwards that bypass libslirp: one flow per client.
  *
  * DOC: Theory of Operation
- * A listener is a host UDP socket with a oneshot ring poll for POLLIN; when
- * it fires, recvfrom() runs until EAGAIN (at most RECV_BATCH datagrams, so
- * one busy forward cannot starve the loop). Each datagram goes to its
- * client's flow: a UDP socket the helper made in the namespace, connected to
- * guest_addr:guest_port, made on the client's first datagram. What the
- * service sends back arrives on that socket (a poll, then recv() until
- * EAGAIN) and leaves by the listener with sendto() to the client.
+ * A listener is a host UDP socket, polled on the ring. Each client (its
+ * address and port, on that listener) has a flow: one UDP socket the
+ * helper made in the namespace, connected to guest_addr:guest_port, made
+ * on the client's first datagram. What the service answers arrives on
+ * that socket and leaves by the listener, to the client.
  *
- * A flow idle for IDLE_MS is closed by a sweep that runs every SWEEP_MS.
- * At most MAX_FLOWS per forward: a new client beyond that is dropped, as a
- * full socket buffer would drop it. Datagrams are never split or merged;
- * one that cannot be sent now (EAGAIN) is dropped, as UDP may be.
+ * The service sees what it sees through libslirp: 10.0.2.2 (or the IPv6
+ * gateway) for a client on the host's loopback, the client's own address
+ * otherwise, with the client's port when that is free. The flow's socket
+ * is transparent, carries the forward mark and is bound to that address,
+ * as a TCP splice forward's is; the namespace's rules (ns/transparent.c
+ * and ns/udpreply.c, installed before the first such forward) route the
+ * service's answers back to it. Where they cannot be installed, a forward
+ * goes to libslirp instead, unless it asked for this path ("mode":
+ * "splice"): then the service sees the namespace's own address.
  *
- * The service sees the namespace's own address as the client (unlike the
- * slirp path, which shows 10.0.2.2 or the client's address): that is why
- * UDP forwards only take this path when asked ("mode": "splice").
+ * A turn moves at most BUDGET batches of DGRAM_BATCH datagrams each way
+ * per socket (recvmmsg, then sendmmsg; dgram.c), whole, then re-arms, so
+ * one busy client cannot hold the loop. A datagram that cannot be sent
+ * now is dropped, as UDP may drop it; so are the errors the service's
+ * side reports (a port nobody listens on), as on the slirp path.
  *
- * fd ownership: the listener owns its socket, each flow its socket; closing
- * removes the armed poll first. gen rejects late completions for reused
- * slots.
+ * Flows live in one bounded table for all forwards (flowtab.c), found by
+ * the client's address and the listener's: at most MAX_FLOWS, and what
+ * the fds allow. A new flow that finds it full evicts the least recently
+ * used one, so a flood of new clients pushes out its own flows and a
+ * client that keeps talking keeps its flow. A flow idle for IDLE_MS
+ * closes (conntrack keeps its entry longer: UDPREPLY_TIMEOUT_S).
+ *
+ * fd ownership: the listener owns its socket, each flow its socket, the
+ * pool its spare namespace sockets; closing removes the armed poll first.
+ * gen rejects late completions for reused slots.
  */
 #include <errno.h>
 #include <poll.h>
@@ -32,38 +44,41 @@
 #include <unistd.h>
 
 #include "../clock.h"
+#include "../fdlimit.h"
 #include "../log.h"
 #include "../ns/helper.h"
 #include "../options.h"
 #include "../timers.h"
+#include "dgram.h"
+#include "flowtab.h"
 #include "fwd.h"
 #include "udp.h"
 
 enum {
-	IDLE_MS = 60 * 1000,
+	IDLE_MS = 240 * 1000, /* libslirp's SO_EXPIRE, as udp_out.c */
 	SWEEP_MS = 5 * 1000,
-	MAX_FLOWS = 1024,
-	RECV_BATCH = 64,
-	DGRAM_MAX = 65536,
+	MAX_FLOWS = 16384,
+	MIN_FLOWS = 64,
+	FDS_PER_FLOW = 1,
+	BUDGET = 4,	   /* batches per socket per turn */
+	POOL_BATCH = 16,   /* namespace sockets per helper round trip */
+	PLENTY_FDS = 256, /* spare fds above which the pool fills up */
 };
 
+_Static_assert(IDLE_MS / 1000 < UDPREPLY_TIMEOUT_S,
+	       "a flow must close before conntrack forgets it");
+
+/* a flow's socket is in fl.sock[] (dgram.h) */
 struct udp_flow {
-	int fd;
-	uint16_t gen;
-	bool armed;
 	unsigned listener;
 	struct sockaddr_storage client;
-	socklen_t clen;
-	int64_t last_ms;
 };
 
 struct udp_listener {
-	int fd;
+	int fd; /* -1: free */
 	uint16_t gen;
 	bool armed;
-	unsigned nflows;
-	struct sockaddr_storage guest;
-	socklen_t glen;
+	struct sockaddr_storage host, guest;
 };
 
 struct fwd_udp {
@@ -73,12 +88,15 @@ struct fwd_udp {
 	const struct opts *o;
 	struct udp_listener *ls;
 	unsigned nls;
-	struct udp_flow *flows;
-	unsigned nflows;
+	struct dgram_flows fl;
+	struct udp_flow *flows; /* flowtab_max() of them */
 	struct timer *sweep;
 	bool sweeping; /* the sweep timer is armed */
 	int64_t idle_ms, sweep_ms;
-	uint8_t *buf; /* DGRAM_MAX: malloc()ed, resident once used */
+	bool rules_tried, keep_clients; /* udpreply.c's table is there */
+	int pool[2][POOL_BATCH]; /* namespace sockets, [0] IPv4, [1] IPv6 */
+	unsigned npool[2];
+	struct dgram_batch b;
 };
 
 static void sweep(void *a, void *b);
@@ -96,295 +114,209 @@ struct fwd_udp *fwd_udp_new(struct ring *ring, struct timers *timers,
 	u->o = o;
 	u->idle_ms = IDLE_MS;
 	u->sweep_ms = SWEEP_MS;
-	/* the tests' way to see flows expire without waiting a minute */
+	/* the tests' way to see flows expire without waiting minutes */
 	if (getenv("SLIRP4NETNS_TEST_UDP_IDLE_MS")) {
 		u->idle_ms = atoi(getenv("SLIRP4NETNS_TEST_UDP_IDLE_MS"));
 		u->sweep_ms = u->idle_ms / 4 + 1;
 	}
-	u->buf = malloc(DGRAM_MAX); /* not calloc(): untouched until used */
 	u->sweep = timers_add(timers, sweep, u, NULL);
-	if (!u->sweep || !u->buf) {
-		timers_del(timers, u->sweep);
-		free(u->buf);
+	if (!u->sweep) {
 		free(u);
 		return NULL;
 	}
 	return u;
 }
 
-/**
- * flow_close() - Close a flow and forget it
- * @u:		engine
- * @f:		flow
- */
-static void flow_close(struct fwd_udp *u, struct udp_flow *f)
-{
-	if (f->armed)
-		ring_poll_remove(u->ring,
-				 ring_ref(RING_FWD_UDP_FLOW, f->gen,
-					  f - u->flows));
-	close(f->fd);
-	f->fd = -1;
-	f->armed = false;
-	f->gen++;
-	u->ls[f->listener].nflows--;
-}
+/* ---------------------------------------------------------------- flows */
 
-static void listener_close(struct fwd_udp *u, struct udp_listener *l)
-{
-	if (l->armed)
-		ring_poll_remove(u->ring, ring_ref(RING_FWD_UDP_LISTEN,
-						      l->gen, l - u->ls));
-	close(l->fd);
-	l->fd = -1;
-	l->armed = false;
-	l->gen++;
-}
-
-void fwd_udp_free(struct fwd_udp *u)
-{
-	if (!u)
-		return;
-	for (unsigned i = 0; i < u->nflows; i++)
-		if (u->flows[i].fd >= 0)
-			flow_close(u, &u->flows[i]);
-	for (unsigned i = 0; i < u->nls; i++)
-		if (u->ls[i].fd >= 0)
-			listener_close(u, &u->ls[i]);
-	timers_del(u->timers, u->sweep);
-	free(u->flows);
-	free(u->ls);
-	free(u->buf);
-	free(u);
-}
-
-/* timer callback: close the flows idle for IDLE_MS, come back if any left */
-static void sweep(void *a, void *b)
+/* timer callback: close the flows idle for idle_ms, oldest first */
+static void sweep(void *a, void *unused)
 {
 	struct fwd_udp *u = a;
 	int64_t now = clock_now_ms();
-	bool left = false;
 
-	(void)b;
-	for (unsigned i = 0; i < u->nflows; i++) {
-		struct udp_flow *f = &u->flows[i];
-
-		if (f->fd < 0)
-			continue;
-		if (now - f->last_ms >= u->idle_ms)
-			flow_close(u, f);
-		else
-			left = true;
-	}
-	u->sweeping = left;
-	if (left)
+	(void)unused;
+	u->sweeping = dgram_flows_expire(&u->fl, now, u->idle_ms);
+	if (u->sweeping)
 		timers_mod(u->sweep, now + u->sweep_ms);
+	else
+		dgram_idle(&u->b);
 }
 
-static void listener_arm(struct fwd_udp *u, struct udp_listener *l)
+/**
+ * bind_seen_as() - Bind a flow's transparent socket to what the service
+ * should see of @client: its port too, unless another flow has it
+ * @u:		engine
+ * @fd:		the socket
+ * @client:	the client
+ * Return: 0 or -errno
+ */
+static int bind_seen_as(struct fwd_udp *u, int fd,
+			const struct sockaddr_storage *client)
 {
-	ring_poll_add(u->ring, l->fd, POLLIN,
-		      ring_ref(RING_FWD_UDP_LISTEN, l->gen, l - u->ls));
-	l->armed = true;
-}
+	struct sockaddr_storage src;
+	socklen_t len = fwd_seen_as(&u->o->net, client, &src, true);
 
-static void flow_arm(struct fwd_udp *u, struct udp_flow *f)
-{
-	ring_poll_add(u->ring, f->fd, POLLIN,
-		      ring_ref(RING_FWD_UDP_FLOW, f->gen, f - u->flows));
-	f->armed = true;
-}
-
-int fwd_udp_add(struct fwd_udp *u, const struct sockaddr *host,
-		socklen_t hlen, const struct sockaddr *guest, socklen_t glen)
-{
-	struct udp_listener *l = NULL;
-	int one = 1, fd;
-
-	for (unsigned i = 0; i < u->nls && !l; i++)
-		if (u->ls[i].fd < 0) /* its flows went with it */
-			l = &u->ls[i];
-	if (!l) {
-		struct udp_listener *n =
-			realloc(u->ls, (u->nls + 1) * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		u->ls = n;
-		l = &n[u->nls++];
-		*l = (struct udp_listener){ .fd = -1 };
-	}
-	fd = socket(host->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    0);
-	if (fd < 0)
+	if (bind(fd, (struct sockaddr *)&src, len) == 0)
+		return 0;
+	if (errno != EADDRINUSE)
 		return -errno;
-	if (host->sa_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, host, hlen) < 0) {
-		int rc = -errno;
+	len = fwd_seen_as(&u->o->net, client, &src, false);
+	return bind(fd, (struct sockaddr *)&src, len) < 0 ? -errno : 0;
+}
 
+/**
+ * ns_socket() - A flow's socket in the namespace, connected to the service
+ * @u:		engine
+ * @l:		its forward
+ * @client:	the client
+ * Return: the fd, or -errno
+ */
+static int ns_socket(struct fwd_udp *u, const struct udp_listener *l,
+		     const struct sockaddr_storage *client)
+{
+	int f = l->guest.ss_family == AF_INET6, fd, rc = 0;
+
+	if (!u->npool[f]) {
+		/* near RLIMIT_NOFILE, one at a time */
+		unsigned want = fdlimit_room(l->fd, PLENTY_FDS) ? POOL_BATCH
+								: 1;
+		int n = helper_sockets(u->helper, l->guest.ss_family,
+				       SOCK_DGRAM,
+				       u->keep_clients
+					       ? udpreply_mark(u->o->forward_fwmark)
+					       : 0,
+				       u->pool[f], want);
+
+		if (n < 0)
+			return n;
+		u->npool[f] = n;
+	}
+	fd = u->pool[f][--u->npool[f]];
+	if (u->keep_clients)
+		rc = bind_seen_as(u, fd, client);
+	if (rc == 0 && connect(fd, (const struct sockaddr *)&l->guest,
+			       dgram_addrlen(&l->guest)) < 0)
+		rc = -errno;
+	if (rc < 0) {
 		close(fd);
 		return rc;
 	}
-	l->fd = fd;
-	memcpy(&l->guest, guest, glen);
-	l->glen = glen;
-	listener_arm(u, l);
-	return 0;
-}
-
-int fwd_udp_remove(struct fwd_udp *u, const struct sockaddr *host,
-		   socklen_t hlen)
-{
-	for (unsigned i = 0; i < u->nls; i++) {
-		struct udp_listener *l = &u->ls[i];
-
-		if (!fwd_bound_to(l->fd, host, hlen))
-			continue;
-		/* its flows go too: replies would have no socket to leave by */
-		for (unsigned j = 0; j < u->nflows; j++)
-			if (u->flows[j].fd >= 0 && u->flows[j].listener == i)
-				flow_close(u, &u->flows[j]);
-		listener_close(u, l);
-		return 0;
-	}
-	return -ENOENT;
+	return fd;
 }
 
 /**
- * flow_find() - The flow of a client on a listener
+ * flow_new() - A flow for a client's first datagram
  * @u:		engine
- * @li:		listener number
- * @client:	the client's address
- * @clen:	its length
- * Return: the flow, or NULL
- */
-static struct udp_flow *flow_find(struct fwd_udp *u, unsigned li,
-				  const struct sockaddr_storage *client,
-				  socklen_t clen)
-{
-	for (unsigned i = 0; i < u->nflows; i++) {
-		struct udp_flow *f = &u->flows[i];
-
-		if (f->fd >= 0 && f->listener == li && f->clen == clen &&
-		    !memcmp(&f->client, client, clen))
-			return f;
-	}
-	return NULL;
-}
-
-/**
- * flow_new() - A flow for a new client: a connected socket in the namespace
- * @u:		engine
- * @li:		listener number
- * @client:	the client's address
- * @clen:	its length
+ * @k:		its key
+ * @li:		the listener it came in on
+ * @client:	the client
  * @now:	the loop's clock
- * Return: the flow, or NULL (too many flows, no memory, no socket)
+ * Return: the slot, or -errno
  */
-static struct udp_flow *flow_new(struct fwd_udp *u, unsigned li,
-				 const struct sockaddr_storage *client,
-				 socklen_t clen, int64_t now)
+static int flow_new(struct fwd_udp *u, const struct flow_key *k, unsigned li,
+		    const struct sockaddr_storage *client, int64_t now)
 {
-	struct udp_listener *l = &u->ls[li];
-	struct udp_flow *f = NULL;
-	int fd;
+	int fd, i;
 
-	if (l->nflows >= MAX_FLOWS)
-		return NULL;
-	for (unsigned i = 0; i < u->nflows && !f; i++)
-		if (u->flows[i].fd < 0)
-			f = &u->flows[i];
-	if (!f) {
-		unsigned cap = u->nflows ? u->nflows * 2 : 16;
-		struct udp_flow *n = realloc(u->flows, cap * sizeof(*n));
-
-		if (!n)
-			return NULL;
-		for (unsigned i = u->nflows; i < cap; i++)
-			n[i] = (struct udp_flow){ .fd = -1 };
-		f = &n[u->nflows];
-		u->flows = n;
-		u->nflows = cap;
-	}
-	/* never inside the namespace to where the TAP could not deliver */
-	if (!fwd_guest_reachable((struct sockaddr *)&l->guest, &u->o->net))
-		return NULL;
-	fd = helper_socket(u->helper, l->guest.ss_family,
-			   SOCK_DGRAM | SOCK_NONBLOCK, 0);
-	if (fd < 0 ||
-	    connect(fd, (struct sockaddr *)&l->guest, l->glen) < 0) {
-		if (fd >= 0)
-			close(fd);
-		return NULL;
-	}
-	f->fd = fd;
-	f->listener = li;
-	f->client = *client;
-	f->clen = clen;
-	f->last_ms = now;
-	l->nflows++;
-	flow_arm(u, f);
+	dgram_flows_room(&u->fl, u->ls[li].fd, FDS_PER_FLOW);
+	fd = ns_socket(u, &u->ls[li], client);
+	if (fd < 0)
+		return fd;
+	i = dgram_flows_add(&u->fl, k, fd, now);
+	if (i < 0)
+		return i;
+	u->flows[i] = (struct udp_flow){ li, *client };
 	if (!u->sweeping) {
 		u->sweeping = true;
 		timers_mod(u->sweep, now + u->sweep_ms);
 	}
-	return f;
+	return i;
+}
+
+/* The flow of datagram @j from listener @li, made if new; -1: dropped */
+static int flow_of(struct fwd_udp *u, unsigned li, int j, int64_t now)
+{
+	const struct sockaddr_storage *client = &u->b.name[j];
+	struct flow_key k;
+	int i;
+
+	if (flowtab_key(&k, client, &u->ls[li].host) < 0)
+		return -1;
+	i = flowtab_find(u->fl.tab, &k);
+	if (i < 0)
+		i = flow_new(u, &k, li, client, now);
+	if (i >= 0)
+		flowtab_touch(u->fl.tab, i, now);
+	return i;
+}
+
+/* ------------------------------------------------------------ datagrams */
+
+static void listener_arm(struct fwd_udp *u, unsigned li)
+{
+	struct udp_listener *l = &u->ls[li];
+
+	ring_poll_add(u->ring, l->fd, POLLIN,
+		      ring_ref(RING_FWD_UDP_LISTEN, l->gen, li));
+	l->armed = true;
 }
 
 /* Datagrams from clients, each to its flow's socket in the namespace. */
 static void from_clients(struct fwd_udp *u, unsigned li)
 {
-	struct udp_listener *l = &u->ls[li];
-	int64_t now = clock_now_ms(); /* once a batch, not a datagram */
+	int64_t now = clock_now_ms(); /* once a turn, not a datagram */
 
-	for (int i = 0; i < RECV_BATCH; i++) {
-		struct sockaddr_storage from;
-		socklen_t fl = sizeof(from);
-		ssize_t n = recvfrom(l->fd, u->buf, DGRAM_MAX, 0,
-				     (struct sockaddr *)&from, &fl);
-		struct udp_flow *f;
+	for (int turn = 0; turn < BUDGET; turn++) {
+		int n = dgram_recv(&u->b, u->ls[li].fd, DGRAM_NAMES),
+		    flow[DGRAM_BATCH];
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			break; /* EAGAIN, or an ICMP error: nothing to do */
+		if (n == -EAGAIN)
+			break;
+		for (int j = 0; j < n; j++)
+			flow[j] = flow_of(u, li, j, now);
+		/* a run of one flow's datagrams: one sendmmsg() */
+		for (int j = 0, k; j < n; j = k) {
+			for (k = j + 1; k < n && flow[k] == flow[j]; k++)
+				;
+			if (flow[j] >= 0)
+				dgram_send(&u->b, u->fl.sock[flow[j]].fd, j, k,
+					   NULL, NULL, NULL);
 		}
-		f = flow_find(u, li, &from, fl);
-		if (!f)
-			f = flow_new(u, li, &from, fl, now);
-		if (!f)
-			continue; /* dropped */
-		f->last_ms = now;
-		send(f->fd, u->buf, n, MSG_DONTWAIT);
+		if (n >= 0 && n < DGRAM_BATCH)
+			break;
+		if (n == DGRAM_BATCH)
+			ring_plenty(u->ring);
 	}
-	listener_arm(u, l);
+	listener_arm(u, li);
 }
 
-/* What the service answered, back to the flow's client. */
-static void to_client(struct fwd_udp *u, struct udp_flow *f)
+/* What the service answered on flow @i, back to its client. */
+static void to_client(struct fwd_udp *u, unsigned i)
 {
-	struct udp_listener *l = &u->ls[f->listener];
-	int64_t now = clock_now_ms(); /* once a batch, not a datagram */
+	struct udp_flow *f = &u->flows[i];
+	int64_t now = clock_now_ms();
 
-	for (int i = 0; i < RECV_BATCH; i++) {
-		ssize_t n = recv(f->fd, u->buf, DGRAM_MAX, MSG_DONTWAIT);
+	for (int turn = 0; turn < BUDGET; turn++) {
+		int n = dgram_recv(&u->b, u->fl.sock[i].fd, 0);
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			break; /* EAGAIN, or ECONNREFUSED from an ICMP */
-		}
-		f->last_ms = now;
-		sendto(l->fd, u->buf, n, MSG_DONTWAIT,
-		       (struct sockaddr *)&f->client, f->clen);
+		if (n == -EAGAIN)
+			break;
+		if (n < 0)
+			continue; /* the service's port unreachable: dropped */
+		flowtab_touch(u->fl.tab, i, now);
+		dgram_send(&u->b, u->ls[f->listener].fd, 0, n, &f->client,
+			   NULL, NULL);
+		if (n < DGRAM_BATCH)
+			break;
+		ring_plenty(u->ring);
 	}
-	flow_arm(u, f);
+	dgram_flow_arm(&u->fl, i);
 }
 
 void fwd_udp_complete(struct fwd_udp *u, union ring_ref ref, int res)
 {
-	(void)res;
+	(void)res; /* an error shows when the socket is read */
 	if (ref.type == RING_FWD_UDP_LISTEN) {
 		if (ref.idx < u->nls && u->ls[ref.idx].fd >= 0 &&
 		    u->ls[ref.idx].gen == ref.gen) {
@@ -393,9 +325,174 @@ void fwd_udp_complete(struct fwd_udp *u, union ring_ref ref, int res)
 		}
 		return;
 	}
-	if (ref.idx < u->nflows && u->flows[ref.idx].fd >= 0 &&
-	    u->flows[ref.idx].gen == ref.gen) {
-		u->flows[ref.idx].armed = false;
-		to_client(u, &u->flows[ref.idx]);
+	int i = dgram_flow_polled(&u->fl, ref);
+
+	if (i >= 0)
+		to_client(u, i);
+}
+
+/* ------------------------------------------------------------ listeners */
+
+int fwd_udp_rules(struct fwd_udp *u)
+{
+	int rc;
+
+	if (u->rules_tried)
+		return u->keep_clients ? 0 : -ENOTSUP;
+	rc = helper_udp_reply(u->helper, u->o->ipv6);
+	u->rules_tried = true;
+	u->keep_clients = rc == 0;
+	/* spares made before are neither marked nor transparent */
+	for (int f = 0; f < 2 && u->keep_clients; f++)
+		while (u->npool[f])
+			close(u->pool[f][--u->npool[f]]);
+	if (rc < 0)
+		log_warn("UDP forwards: cannot keep clients' addresses (%s): "
+			 "they take libslirp's path",
+			 strerror(-rc));
+	return rc;
+}
+
+/* How many flows the fds we have allow: each holds FDS_PER_FLOW; TCP
+ * and outbound UDP keep a quarter of what is spare. */
+static unsigned max_flows(int any_fd)
+{
+	unsigned n = fdlimit_spare(any_fd) / 4 * 3 / FDS_PER_FLOW;
+
+	return n < MIN_FLOWS ? MIN_FLOWS : n > MAX_FLOWS ? MAX_FLOWS : n;
+}
+
+/* The table and the batch, the first time there is a listener. */
+static int tables(struct fwd_udp *u, int any_fd)
+{
+	unsigned max;
+
+	if (u->fl.tab)
+		return 0;
+	max = max_flows(any_fd);
+	/* untouched until a slot is taken, as the table's */
+	u->flows = malloc(max * sizeof(*u->flows));
+	if (!u->flows || dgram_init(&u->b) < 0 ||
+	    dgram_flows_init(&u->fl, u->ring, RING_FWD_UDP_FLOW, "UDP forwards",
+			     max) < 0) {
+		free(u->flows);
+		u->flows = NULL;
+		return -ENOMEM;
 	}
+	return 0;
+}
+
+static struct udp_listener *listener_slot(struct fwd_udp *u)
+{
+	struct udp_listener *n;
+
+	for (unsigned i = 0; i < u->nls; i++)
+		if (u->ls[i].fd < 0) /* its flows went with it */
+			return &u->ls[i];
+	n = realloc(u->ls, (u->nls + 1) * sizeof(*n));
+	if (!n)
+		return NULL;
+	u->ls = n;
+	n[u->nls] = (struct udp_listener){ .fd = -1 };
+	return &n[u->nls++];
+}
+
+static int listen_on(const struct sockaddr *host, socklen_t hlen)
+{
+	int one = 1, rc,
+	    fd = socket(host->sa_family,
+			SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	if (host->sa_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, host, hlen) < 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+int fwd_udp_add(struct fwd_udp *u, const struct sockaddr *host,
+		socklen_t hlen, const struct sockaddr *guest, socklen_t glen)
+{
+	struct udp_listener *l;
+	int fd, rc;
+
+	/* never inside the namespace to where the TAP could not deliver */
+	if (!fwd_guest_reachable(guest, &u->o->net))
+		return -EADDRNOTAVAIL;
+	if (hlen > sizeof(l->host) || glen > sizeof(l->guest))
+		return -EINVAL;
+	l = listener_slot(u);
+	if (!l)
+		return -ENOMEM;
+	fd = listen_on(host, hlen);
+	if (fd < 0)
+		return fd;
+	rc = tables(u, fd);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	l->fd = fd;
+	memset(&l->host, 0, sizeof(l->host));
+	memset(&l->guest, 0, sizeof(l->guest));
+	memcpy(&l->host, host, hlen);
+	memcpy(&l->guest, guest, glen);
+	listener_arm(u, l - u->ls);
+	return 0;
+}
+
+static void listener_close(struct fwd_udp *u, unsigned li)
+{
+	struct udp_listener *l = &u->ls[li];
+
+	/* its flows go too: answers would have no socket to leave by */
+	for (unsigned i = 0; u->fl.tab && i < flowtab_max(u->fl.tab); i++)
+		if (flowtab_used(u->fl.tab, i) && u->flows[i].listener == li)
+			dgram_flow_close(&u->fl, i);
+	if (l->armed)
+		ring_poll_remove(u->ring,
+				 ring_ref(RING_FWD_UDP_LISTEN, l->gen, li));
+	close(l->fd);
+	l->fd = -1;
+	l->armed = false;
+	l->gen++;
+}
+
+int fwd_udp_remove(struct fwd_udp *u, const struct sockaddr *host,
+		   socklen_t hlen)
+{
+	for (unsigned i = 0; i < u->nls; i++) {
+		if (!fwd_bound_to(u->ls[i].fd, host, hlen))
+			continue;
+		listener_close(u, i);
+		/* the armed poll holds the socket, and with it the port,
+		 * until the kernel has run its cancellation: now, before
+		 * the client is told "removed" and binds the port again */
+		ring_settle(u->ring);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+void fwd_udp_free(struct fwd_udp *u)
+{
+	if (!u)
+		return;
+	for (unsigned i = 0; i < u->nls; i++)
+		if (u->ls[i].fd >= 0)
+			listener_close(u, i);
+	for (int f = 0; f < 2; f++)
+		while (u->npool[f])
+			close(u->pool[f][--u->npool[f]]);
+	timers_del(u->timers, u->sweep);
+	dgram_flows_free(&u->fl);
+	free(u->flows);
+	free(u->ls);
+	dgram_free(&u->b);
+	free(u);
 }

@@ -19,6 +19,12 @@ struct fwd_udp *fwd_udp_new(struct ring *ring, struct timers *timers,
 			    struct helper *helper, const struct opts *o);
 void fwd_udp_free(struct fwd_udp *u);
 
+/* Once, before the first forward, after the namespace's rules for
+ * transparent sockets (fwd_splice_rules()): the rules that bring answers
+ * back, so that services see clients' addresses. 0, or -errno (then
+ * services see the namespace's own address) */
+int fwd_udp_rules(struct fwd_udp *u);
+
 /* Listen on @host; each client's datagrams go to @guest. 0 or -errno */
 int fwd_udp_add(struct fwd_udp *u, const struct sockaddr *host,
 		socklen_t hlen, const struct sockaddr *guest, socklen_t glen);

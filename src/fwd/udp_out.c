@@ -22,9 +22,9 @@
  * (without SO_REUSEADDR) would fail for as long as the flow lives.
  *
  * The listener and each host socket are polled on the ring; a turn moves
- * at most BUDGET batches of BATCH datagrams (recvmmsg, then sendmmsg),
- * whole, then re-arms, so that one flow cannot hold the loop. A datagram
- * that cannot be sent now is dropped, as UDP may drop it.
+ * at most BUDGET batches of DGRAM_BATCH datagrams (recvmmsg, then
+ * sendmmsg; dgram.c), whole, then re-arms, so that one flow cannot hold
+ * the loop. A datagram that cannot be sent now is dropped, as UDP may.
  *
  * An error the host socket reports (the peer's ICMP: port unreachable, no
  * route) comes back to the guest as the ICMP error libslirp would send,
@@ -45,7 +45,6 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -56,6 +55,7 @@
 #include "../ns/helper.h"
 #include "../options.h"
 #include "../timers.h"
+#include "dgram.h"
 #include "egress.h"
 #include "flowtab.h"
 #include "udp_out.h"
@@ -66,32 +66,19 @@ enum {
 	MAX_FLOWS = 4096,
 	MIN_FLOWS = 64,
 	FDS_PER_FLOW = 1,
-	BATCH = 16,
 	BUDGET = 4, /* batches per side per turn */
-	DGRAM_MAX = 65536,
 };
 
+/* a flow's socket is in fl.sock[] (dgram.h) */
 struct uo_flow {
-	int fd; /* -1: free */
-	bool armed;
-	uint16_t gen;
 	struct sockaddr_storage guest, orig;
 };
 
-/* One batch of datagrams, with room for each one's source and original
- * destination. data is BATCH * DGRAM_MAX of malloc()ed memory: only what
- * datagrams fill becomes resident. */
+/* One batch of datagrams (dgram.h), and the answers' headers. */
 struct uo_batch {
-	struct mmsghdr m[BATCH];
-	struct iovec iov[BATCH];
-	struct sockaddr_storage name[BATCH];
-	union {
-		char buf[CMSG_SPACE(sizeof(struct sockaddr_in6))];
-		struct cmsghdr align;
-	} ctl[BATCH];
-	uint8_t hdr[BATCH][RAWIP_UDP_MAX]; /* answers' headers */
-	struct iovec riov[BATCH][2];	    /* answers: headers, payload */
-	uint8_t *data;
+	struct dgram_batch d;
+	uint8_t hdr[DGRAM_BATCH][RAWIP_UDP_MAX]; /* answers' headers */
+	struct iovec riov[DGRAM_BATCH][2];	  /* answers: headers, payload */
 };
 
 struct udp_out {
@@ -104,12 +91,11 @@ struct udp_out {
 	uint16_t lgen[2];
 	int raw[2]; /* for ICMP errors and answers, made when first needed */
 	bool raw_asked[2];
-	struct flowtab *tab;
+	struct dgram_flows fl;
 	struct uo_flow *flows; /* flowtab_max() of them */
 	struct timer *sweep;
 	bool sweeping;
 	int64_t idle_ms, sweep_ms;
-	unsigned long evicted;
 	struct uo_batch b;
 };
 
@@ -146,71 +132,19 @@ struct udp_out *udp_out_new(struct ring *ring, struct timers *timers,
 
 /* ---------------------------------------------------------------- flows */
 
-static union ring_ref flow_ref(const struct udp_out *u, unsigned i)
-{
-	return ring_ref(RING_UDP_OUT_FLOW, u->flows[i].gen, i);
-}
-
-static void flow_arm(struct udp_out *u, unsigned i)
-{
-	struct uo_flow *f = &u->flows[i];
-
-	if (f->fd < 0 || f->armed)
-		return;
-	ring_poll_add(u->ring, f->fd, POLLIN, flow_ref(u, i));
-	f->armed = true;
-}
-
-/**
- * flow_close() - Close a flow's socket and free its slot
- * @u:		engine
- * @i:		its slot
- */
-static void flow_close(struct udp_out *u, unsigned i)
-{
-	struct uo_flow *f = &u->flows[i];
-
-	if (f->armed)
-		ring_poll_remove(u->ring, flow_ref(u, i));
-	if (f->fd >= 0)
-		close(f->fd);
-	f->fd = -1;
-	f->armed = false;
-	f->gen++;
-	flowtab_del(u->tab, i);
-}
-
-/* Make room for one more flow: the least recently used one goes. */
-static void evict_oldest(struct udp_out *u)
-{
-	int i = flowtab_oldest(u->tab, NULL);
-
-	if (i < 0)
-		return;
-	flow_close(u, i);
-	u->evicted++;
-	log_debug("outbound UDP: flow table full, evicted the oldest flow (%lu "
-	      "so far)",
-	      u->evicted);
-}
-
 /* timer callback: close the flows idle for idle_ms, oldest first */
 static void sweep(void *a, void *unused)
 {
 	struct udp_out *u = a;
-	int64_t now = clock_now_ms(), last;
-	int i;
+	int64_t now = clock_now_ms();
 
 	(void)unused;
-	while ((i = flowtab_oldest(u->tab, &last)) >= 0 &&
-	       now - last >= u->idle_ms)
-		flow_close(u, i);
-	u->sweeping = flowtab_count(u->tab) > 0;
+	u->sweeping = dgram_flows_expire(&u->fl, now, u->idle_ms);
 	if (u->sweeping)
 		timers_mod(u->sweep, now + u->sweep_ms);
 	else /* a burst of big datagrams made the batch resident: give it
 	      * back while nothing flows */
-		madvise(u->b.data, (size_t)BATCH * DGRAM_MAX, MADV_DONTNEED);
+		dgram_idle(&u->b.d);
 }
 
 /**
@@ -251,26 +185,16 @@ static int flow_new(struct udp_out *u, const struct flow_key *k,
 		    const struct sockaddr_storage *guest,
 		    const struct sockaddr_storage *orig, int64_t now)
 {
-	struct uo_flow *f;
 	int hfd, i;
 
-	while (flowtab_count(u->tab) &&
-	       (flowtab_count(u->tab) >= flowtab_max(u->tab) ||
-		!fdlimit_room(u->lfd[0], FDS_PER_FLOW)))
-		evict_oldest(u);
+	dgram_flows_room(&u->fl, u->lfd[0], FDS_PER_FLOW);
 	hfd = host_socket(u, orig);
 	if (hfd < 0)
 		return hfd;
-	i = flowtab_add(u->tab, k, now);
-	if (i < 0) {
-		close(hfd);
+	i = dgram_flows_add(&u->fl, k, hfd, now);
+	if (i < 0)
 		return i;
-	}
-	f = &u->flows[i];
-	f->guest = *guest;
-	f->orig = *orig;
-	f->fd = hfd;
-	flow_arm(u, i);
+	u->flows[i] = (struct uo_flow){ *guest, *orig };
 	if (!u->sweeping) {
 		u->sweeping = true;
 		timers_mod(u->sweep, now + u->sweep_ms);
@@ -336,14 +260,14 @@ static void answer_raw(struct udp_out *u, const struct uo_flow *f, int n)
 		return;
 	for (int j = 0; j < n; j++) {
 		int hl = rawip_udp_header(b->hdr[k], &f->orig, &f->guest,
-					  b->iov[j].iov_base, b->m[j].msg_len);
+					  b->d.iov[j].iov_base, b->d.m[j].msg_len);
 
 		if (hl < 0)
 			continue; /* too big for one IP packet */
 		b->riov[k][0] = (struct iovec){ b->hdr[k], hl };
-		b->riov[k][1] = (struct iovec){ b->iov[j].iov_base,
-						b->m[j].msg_len };
-		b->m[k].msg_hdr = (struct msghdr){
+		b->riov[k][1] = (struct iovec){ b->d.iov[j].iov_base,
+						b->d.m[j].msg_len };
+		b->d.m[k].msg_hdr = (struct msghdr){
 			.msg_name = &to,
 			.msg_namelen = tolen,
 			.msg_iov = b->riov[k],
@@ -353,7 +277,7 @@ static void answer_raw(struct udp_out *u, const struct uo_flow *f, int n)
 	}
 	/* what does not fit the socket's buffer now is dropped */
 	if (k)
-		sendmmsg(raw, b->m, k, MSG_DONTWAIT);
+		sendmmsg(raw, b->d.m, k, MSG_DONTWAIT);
 }
 
 /**
@@ -384,73 +308,28 @@ static void icmp_to_guest(struct udp_out *u,
 		       tolen);
 }
 
-/**
- * batch_recv() - Up to BATCH datagrams from @fd into the batch
- * @b:		the batch
- * @fd:		a socket
- * @named:	with their sources and original destinations (a listener)
- * Return: how many, or -errno (-EAGAIN: none waiting)
- */
-static int batch_recv(struct uo_batch *b, int fd, bool named)
-{
-	int n;
+/* dgram_send()'s: a datagram the host socket refused gets the guest its
+ * ICMP error */
+struct refused_ctx {
+	struct udp_out *u;
+	const struct uo_flow *f;
+};
 
-	for (int i = 0; i < BATCH; i++) {
-		b->iov[i] = (struct iovec){ b->data + (size_t)i * DGRAM_MAX,
-					    DGRAM_MAX };
-		b->m[i].msg_hdr = (struct msghdr){ .msg_iov = &b->iov[i],
-						   .msg_iovlen = 1 };
-		if (!named)
-			continue;
-		b->m[i].msg_hdr.msg_name = &b->name[i];
-		b->m[i].msg_hdr.msg_namelen = sizeof(b->name[i]);
-		b->m[i].msg_hdr.msg_control = b->ctl[i].buf;
-		b->m[i].msg_hdr.msg_controllen = sizeof(b->ctl[i].buf);
-	}
-	do
-		n = recvmmsg(fd, b->m, BATCH, MSG_DONTWAIT, NULL);
-	while (n < 0 && errno == EINTR);
-	return n < 0 ? -errno : n;
+static void refused(void *opaque, int j, int err)
+{
+	struct refused_ctx *c = opaque;
+
+	icmp_to_guest(c->u, &c->f->guest, &c->f->orig, err,
+		      c->u->b.d.iov[j].iov_len);
 }
 
-/**
- * send_run() - Datagrams @from to @to - 1 of the batch, whole, to a flow's
- * host socket
- * @u:		engine
- * @i:		the flow's slot
- * @from:	the first
- * @to:		after the last
- *
- * A datagram the socket refuses with an error of the peer's (a pending
- * ICMP error, reported on the send, which then did not happen) gets the
- * guest its ICMP error; the ones after it go on. A full queue drops the
- * rest, as UDP may.
- */
+/* Datagrams @from to @to - 1 of the batch, whole, to flow @i's host
+ * socket */
 static void send_run(struct udp_out *u, unsigned i, int from, int to)
 {
-	struct uo_batch *b = &u->b;
-	struct uo_flow *f = &u->flows[i];
+	struct refused_ctx c = { u, &u->flows[i] };
 
-	for (int j = from; j < to; j++) {
-		b->iov[j].iov_len = b->m[j].msg_len;
-		b->m[j].msg_hdr = (struct msghdr){ .msg_iov = &b->iov[j],
-						   .msg_iovlen = 1 };
-	}
-	while (from < to) {
-		int k = sendmmsg(f->fd, b->m + from, to - from, MSG_DONTWAIT);
-
-		if (k >= 0) {
-			from += k;
-			continue;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == ENOBUFS)
-			return;
-		icmp_to_guest(u, &f->guest, &f->orig, errno,
-			      b->iov[from].iov_len);
-		from++;
-	}
+	dgram_send(&u->b.d, u->fl.sock[i].fd, from, to, NULL, refused, &c);
 }
 
 /**
@@ -464,7 +343,7 @@ static void answers(struct udp_out *u, unsigned i)
 	int64_t now = clock_now_ms(); /* once a turn, not a datagram */
 
 	for (int turn = 0; turn < BUDGET; turn++) {
-		int n = batch_recv(&u->b, f->fd, false);
+		int n = dgram_recv(&u->b.d, u->fl.sock[i].fd, 0);
 
 		if (n == -EAGAIN)
 			break;
@@ -473,13 +352,13 @@ static void answers(struct udp_out *u, unsigned i)
 			icmp_to_guest(u, &f->guest, &f->orig, -n, 0);
 			continue;
 		}
-		flowtab_touch(u->tab, i, now);
+		flowtab_touch(u->fl.tab, i, now);
 		answer_raw(u, f, n);
-		if (n < BATCH)
+		if (n < DGRAM_BATCH)
 			break;
 		ring_plenty(u->ring);
 	}
-	flow_arm(u, i);
+	dgram_flow_arm(&u->fl, i);
 }
 
 /* The original destination a listener's datagram carries; 0 or -ENOENT */
@@ -511,24 +390,24 @@ static int orig_dst(struct msghdr *mh, struct sockaddr_storage *orig)
  */
 static int flow_of(struct udp_out *u, int j, int64_t now)
 {
-	struct msghdr *mh = &u->b.m[j].msg_hdr;
-	const struct sockaddr_storage *guest = &u->b.name[j];
+	struct msghdr *mh = &u->b.d.m[j].msg_hdr;
+	const struct sockaddr_storage *guest = &u->b.d.name[j];
 	struct sockaddr_storage orig;
 	struct flow_key k;
 	int i;
 
 	if (orig_dst(mh, &orig) < 0 || flowtab_key(&k, guest, &orig) < 0)
 		return -1;
-	i = flowtab_find(u->tab, &k);
+	i = flowtab_find(u->fl.tab, &k);
 	if (i < 0)
 		i = flow_new(u, &k, guest, &orig, now);
 	if (i < 0) {
 		/* libslirp says so when its socket cannot send */
 		if (i != -ECONNREFUSED)
-			icmp_to_guest(u, guest, &orig, -i, u->b.m[j].msg_len);
+			icmp_to_guest(u, guest, &orig, -i, u->b.d.m[j].msg_len);
 		return -1;
 	}
-	flowtab_touch(u->tab, i, now);
+	flowtab_touch(u->fl.tab, i, now);
 	return i;
 }
 
@@ -538,7 +417,9 @@ static void from_listener(struct udp_out *u, int fi)
 	int64_t now = clock_now_ms();
 
 	for (int turn = 0; turn < BUDGET; turn++) {
-		int n = batch_recv(&u->b, u->lfd[fi], true), flow[BATCH];
+		int n = dgram_recv(&u->b.d, u->lfd[fi],
+				   DGRAM_NAMES | DGRAM_ORIGDST),
+		    flow[DGRAM_BATCH];
 
 		for (int j = 0; j < n; j++)
 			flow[j] = flow_of(u, j, now);
@@ -549,7 +430,7 @@ static void from_listener(struct udp_out *u, int fi)
 			if (flow[j] >= 0)
 				send_run(u, flow[j], j, k);
 		}
-		if (n < BATCH)
+		if (n < DGRAM_BATCH)
 			break;
 		ring_plenty(u->ring);
 	}
@@ -571,13 +452,10 @@ void udp_out_complete(struct udp_out *u, union ring_ref ref, int res)
 		}
 		return;
 	}
-	/* the slot's: its fd is set only while it is in use */
-	if (!u->tab || !flowtab_used(u->tab, ref.idx))
-		return;
-	if (u->flows[ref.idx].gen != ref.gen || u->flows[ref.idx].fd < 0)
-		return;
-	u->flows[ref.idx].armed = false;
-	answers(u, ref.idx);
+	int i = dgram_flow_polled(&u->fl, ref);
+
+	if (i >= 0)
+		answers(u, i);
 }
 
 /* ------------------------------------------------------------ listeners */
@@ -624,17 +502,15 @@ static int tables(struct udp_out *u)
 {
 	unsigned max;
 
-	if (u->tab)
+	if (u->fl.tab)
 		return 0;
 	max = max_flows(u->lfd[0]);
-	u->tab = flowtab_new(max);
-	u->flows = calloc(max, sizeof(*u->flows));
-	u->b.data = malloc((size_t)BATCH * DGRAM_MAX); /* untouched till used */
-	/* flows[] stays untouched too until a slot is taken: a slot's fd
-	 * counts only while flowtab_used() says so */
-	if (!u->tab || !u->flows || !u->b.data)
+	/* untouched until a slot is taken, as the table's */
+	u->flows = malloc(max * sizeof(*u->flows));
+	if (!u->flows || dgram_init(&u->b.d) < 0)
 		return -ENOMEM;
-	return 0;
+	return dgram_flows_init(&u->fl, u->ring, RING_UDP_OUT_FLOW,
+				"outbound UDP", max);
 }
 
 int udp_out_listen(struct udp_out *u, uint16_t port[2])
@@ -669,8 +545,8 @@ void udp_out_stop(struct udp_out *u)
 
 	if (!u)
 		return;
-	while (u->tab && (i = flowtab_oldest(u->tab, NULL)) >= 0)
-		flow_close(u, i);
+	while (u->fl.tab && (i = flowtab_oldest(u->fl.tab, NULL)) >= 0)
+		dgram_flow_close(&u->fl, i);
 	for (int fi = 0; fi < 2; fi++) {
 		if (u->larmed[fi])
 			ring_poll_remove(u->ring,
@@ -694,8 +570,8 @@ void udp_out_free(struct udp_out *u)
 		return;
 	udp_out_stop(u);
 	timers_del(u->timers, u->sweep);
-	flowtab_free(u->tab);
+	dgram_flows_free(&u->fl);
 	free(u->flows);
-	free(u->b.data);
+	dgram_free(&u->b.d);
 	free(u);
 }

@@ -130,14 +130,15 @@ static int make_socket(const struct helper_req *req)
  * @sock:	the pair
  * @req:	the request
  * @rfd:	a socket that came with it, or -1; ours
- * @t:		transparent.c's state, NULL in BESS mode
- * @p:		tproxy.c's
- * @q:		synq.c's
+ * @r:		the rules' state, NULL in BESS mode
+ * @q:		the SYN queue: r's, or one never bound
  */
 static void answer(int sock, const struct helper_req *req, int rfd,
-		   struct transparent *t, struct tproxy *p, struct synq *q)
+		   struct helper_rules *r, struct synq *q)
 {
 	struct helper_rep rep = { .id = req->id };
+	struct transparent *t = r ? &r->t : NULL;
+	struct tproxy *p = r ? &r->p : NULL;
 	int fd = -1;
 
 	if (req->op == HELPER_SOCKET) {
@@ -178,6 +179,9 @@ static void answer(int sock, const struct helper_req *req, int rfd,
 		rep.err = t ? transparent_install(t, req->mark, req->table,
 						  req->family == AF_INET6)
 			    : -ENOTSUP;
+	} else if (req->op == HELPER_UDP_REPLY) {
+		rep.err = r ? udpreply_install(&r->u, req->family == AF_INET6)
+			    : -ENOTSUP;
 	} else {
 		rep.err = req->op == HELPER_BYPASS ? -ENOTSUP : -EINVAL;
 	}
@@ -192,13 +196,11 @@ static void answer(int sock, const struct helper_req *req, int rfd,
  * serve_one() - Wait for the parent's next request or the queue's
  * next SYN, and handle what came
  * @sock:	the pair
- * @t:		as answer()
- * @p:		as answer()
+ * @r:		as answer()
  * @q:		as answer()
  * Return: false once the parent is gone
  */
-static bool serve_one(int sock, struct transparent *t, struct tproxy *p,
-		      struct synq *q)
+static bool serve_one(int sock, struct helper_rules *r, struct synq *q)
 {
 	struct pollfd pf[3] = { { .fd = sock, .events = POLLIN },
 				{ .fd = q->chan, .events = POLLIN },
@@ -231,26 +233,26 @@ static bool serve_one(int sock, struct transparent *t, struct tproxy *p,
 		return false; /* parent gone */
 	}
 	if (n == sizeof(req))
-		answer(sock, &req, fd, t, p, q);
+		answer(sock, &req, fd, r, q);
 	else if (fd >= 0)
 		close(fd);
 	return true;
 }
 
-void helper_serve(int sock, struct transparent *t, struct tproxy *p,
-		  struct synq *q)
+void helper_serve(int sock, struct helper_rules *r)
 {
 	struct synq none = { .nl = NULL, .chan = -1 };
+	struct synq *q = r ? &r->q : &none;
 
-	if (!q)
-		q = &none;
-	while (serve_one(sock, t, p, q))
+	while (serve_one(sock, r, q))
 		;
 	synq_close(q); /* the kernel drops what it still holds */
-	if (p)
-		tproxy_remove(p); /* first: it needs the mark's route */
-	if (t)
-		transparent_remove(t);
+	if (!r)
+		return;
+	/* first: they need the mark's route */
+	tproxy_remove(&r->p);
+	udpreply_remove(&r->u);
+	transparent_remove(&r->t);
 }
 
 /**
@@ -300,9 +302,7 @@ static int bess_accept(const char *path, int *lfd, struct err *e)
 static _Noreturn void helper_main(const struct opts *o, int sock)
 {
 	const char *name = o->tapname;
-	struct transparent t;
-	struct tproxy p;
-	struct synq q = { .nl = NULL, .chan = -1 };
+	struct helper_rules r = { .q = { .nl = NULL, .chan = -1 } };
 	struct err e = { 0 };
 	char one = '1';
 	int fd, lfd = -1;
@@ -325,9 +325,11 @@ static _Noreturn void helper_main(const struct opts *o, int sock)
 		_exit(EXIT_FAILURE);
 	}
 	if (o->target_type != TARGET_BESS) {
-		transparent_open(&t);
-		tproxy_open(&p, o);
-		synq_open(&q, o);
+		transparent_open(&r.t);
+		tproxy_open(&r.p, o);
+		synq_open(&r.q, o);
+		udpreply_open(&r.u, o->forward_fwmark, o->tapname,
+			      UDPREPLY_TIMEOUT_S);
 		/* every file it will need is open: nothing of the host's
 		 * filesystem stays within the namespace's reach, and it is so
 		 * before the parent reports ready */
@@ -353,9 +355,9 @@ static _Noreturn void helper_main(const struct opts *o, int sock)
 		_exit(EXIT_FAILURE);
 	}
 	if (o->target_type == TARGET_BESS)
-		helper_serve(sock, NULL, NULL, NULL);
+		helper_serve(sock, NULL);
 	else
-		helper_serve(sock, &t, &p, &q);
+		helper_serve(sock, &r);
 	_exit(EXIT_SUCCESS);
 }
 
@@ -538,6 +540,14 @@ int helper_bypass(struct helper *h, const struct tproxy_ports *ports,
 				  .count = chan < 0 };
 
 	return request(h, &req, NULL, 1, chan);
+}
+
+int helper_udp_reply(struct helper *h, bool ipv6)
+{
+	struct helper_req req = { .op = HELPER_UDP_REPLY,
+				  .family = ipv6 ? AF_INET6 : AF_INET };
+
+	return request(h, &req, NULL, 1, -1);
 }
 
 int helper_synq_socket(struct helper *h)

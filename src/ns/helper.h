@@ -9,6 +9,7 @@
 #include "synq.h"
 #include "tproxy.h"
 #include "transparent.h"
+#include "udpreply.h"
 
 struct opts;
 
@@ -30,6 +31,8 @@ enum helper_op {
 			     * queue), install the tproxy table (tproxy.c)
 			     * for listeners on @port */
 	HELPER_SYNQ_SOCKET, /* the spare queue socket (synq_spare_fd()) */
+	HELPER_UDP_REPLY,   /* install udpreply.c's table (after
+			     * HELPER_TRANSPARENT) */
 };
 struct helper_req {
 	uint32_t id;
@@ -110,17 +113,35 @@ int helper_transparent(struct helper *h, uint32_t mark, uint32_t table,
 int helper_bypass(struct helper *h, const struct tproxy_ports *ports,
 		  int chan);
 
+/**
+ * helper_udp_reply() - Have the helper route UDP services' answers to our
+ * forwards' sockets (udpreply.c)
+ * @h:		helper
+ * @ipv6:	IPv6 too
+ *
+ * Needs helper_transparent() first (the same mark).
+ * Return: 0 or -errno (-ENOTSUP: no nf_tables)
+ */
+int helper_udp_reply(struct helper *h, bool ipv6);
+
 /* A NETLINK_NETFILTER socket in the namespace, for the SYN queue
  * (synq.h), once: the fd, or -errno */
 int helper_synq_socket(struct helper *h);
 
 void helper_stop(struct helper *h);
 
+/* What the helper keeps open, before any filter, to install the
+ * namespace's rules on request */
+struct helper_rules {
+	struct transparent t; /* fwmark rule and routes */
+	struct tproxy p;      /* outbound kernel path */
+	struct synq q;	      /* the SYN queue, passed on */
+	struct udpreply u;    /* UDP forwards' answers */
+};
+
 /* Inside the helper: answer requests on @sock, and pass the SYN queue
- * (@q) on, until EOF; then remove the rules. @t, @p and @q (opened before
- * any filter) may be NULL: no rules then. */
-void helper_serve(int sock, struct transparent *t, struct tproxy *p,
-		  struct synq *q);
+ * on, until EOF; then remove the rules. @r may be NULL: no rules then. */
+void helper_serve(int sock, struct helper_rules *r);
 
 /* fd passing over a unix socket, with a payload */
 int fd_send(int sock, const void *buf, size_t len, int fd);

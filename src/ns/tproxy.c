@@ -66,11 +66,9 @@
 #include <netinet/in.h> /* before the kernel's headers: linux/in.h */
 
 #include <errno.h>
-#include <libmnl/libmnl.h>
-#include <libnftnl/chain.h>
+#include <stdio.h> /* FILE, for libnftnl's headers */
 #include <libnftnl/expr.h>
 #include <libnftnl/rule.h>
-#include <libnftnl/table.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_nat.h>
@@ -81,11 +79,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include "../options.h"
+#include "nft.h"
 #include "synq.h"
 #include "tproxy.h"
+#include "udpreply.h"
 
 static const char table_name[] = "slirp4netns";
 
@@ -95,13 +94,8 @@ enum {
 	PRIO_GATE = PRIO_MANGLE - 2,
 	PRIO_REDIRECT = -100 + 1, /* after NF_IP_PRI_NAT_DST */
 	LO_IFINDEX = 1,
-	BATCH_SIZE = 32 << 10,
 	TH_SYN_ACK_RST_FIN = 0x17,
 };
-
-/* An expression that could not be allocated: a rule without it would
- * match more than it should, so the batch is not sent. */
-static bool nomem;
 
 /* mask of a prefix of @bits, in network order, over @len bytes */
 static void prefix_mask(uint8_t *mask, size_t len, unsigned bits)
@@ -115,7 +109,7 @@ void tproxy_open(struct tproxy *t, const struct opts *o)
 	const struct netcfg *n = &o->net;
 	bool all = o->disable_host_loopback;
 
-	*t = (struct tproxy){ .nl = NULL, .mark = o->forward_fwmark,
+	*t = (struct tproxy){ .nft.nl = NULL, .mark = o->forward_fwmark,
 			      .queue = synq_number(o->forward_fwmark),
 			      .ipv6 = o->ipv6 };
 	/* the tests' stand-in for a kernel without nf_tables */
@@ -126,175 +120,20 @@ void tproxy_open(struct tproxy *t, const struct opts *o)
 	prefix_mask((uint8_t *)&t->mask4, 4, all ? n->prefix : 32);
 	t->skip6 = all ? n->net6 : n->dns6;
 	prefix_mask(t->mask6.s6_addr, 16, all ? 64 : 128);
-	t->nl = mnl_socket_open(NETLINK_NETFILTER);
-	if (t->nl && mnl_socket_bind(t->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		mnl_socket_close(t->nl);
-		t->nl = NULL;
-	}
-	t->seq = time(NULL);
-}
-
-/* ---------------------------------------------------------- expressions */
-
-static struct nftnl_expr *expr(struct nftnl_rule *r, const char *name)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc(name);
-
-	if (e)
-		nftnl_rule_add_expr(r, e);
-	else
-		nomem = true;
-	return e;
-}
-
-/* reg 1 = meta @key */
-static void meta_load(struct nftnl_rule *r, uint32_t key)
-{
-	struct nftnl_expr *e = expr(r, "meta");
-
-	if (!e)
-		return;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
-}
-
-/* go on only if reg 1 @op @data */
-static void cmp(struct nftnl_rule *r, uint32_t op, const void *data,
-		uint32_t len)
-{
-	struct nftnl_expr *e = expr(r, "cmp");
-
-	if (!e)
-		return;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
-	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
-}
-
-static void meta_is(struct nftnl_rule *r, uint32_t key, const void *data,
-		    uint32_t len)
-{
-	meta_load(r, key);
-	cmp(r, NFT_CMP_EQ, data, len);
-}
-
-/* go on only if the destination address & @mask != @addr */
-static void daddr_not(struct nftnl_rule *r, uint32_t off, const void *addr,
-		      const void *mask, uint32_t len)
-{
-	static const uint8_t zero[16];
-	struct nftnl_expr *e = expr(r, "payload");
-
-	if (!e)
-		return;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE,
-			   NFT_PAYLOAD_NETWORK_HEADER);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
-	e = expr(r, "bitwise");
-	if (!e)
-		return;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
-	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
-	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, zero, len);
-	cmp(r, NFT_CMP_NEQ, addr, len);
-}
-
-static void immediate(struct nftnl_rule *r, uint32_t reg, const void *data,
-		      uint32_t len)
-{
-	struct nftnl_expr *e = expr(r, "immediate");
-
-	if (!e)
-		return;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, reg);
-	nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, data, len);
-}
-
-/* reg 1 = conntrack's @key */
-static void ct_load(struct nftnl_rule *r, uint32_t key)
-{
-	struct nftnl_expr *e = expr(r, "ct");
-
-	if (!e)
-		return;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, key);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
-}
-
-/* accept: this chain ends here for the packet, the next ones go on */
-static void accept_here(struct nftnl_rule *r)
-{
-	struct nftnl_expr *e = expr(r, "immediate");
-
-	if (!e)
-		return;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NF_ACCEPT);
-}
-
-/* go on only if the destination's route type @op @type (RTN_*) */
-static void daddr_type(struct nftnl_rule *r, uint32_t op, uint32_t type)
-{
-	struct nftnl_expr *e = expr(r, "fib");
-
-	if (!e)
-		return;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_DADDR);
-	cmp(r, op, &type, sizeof(type));
-}
-
-/* go on only if the destination is not one of this namespace's */
-static void daddr_not_local(struct nftnl_rule *r)
-{
-	daddr_type(r, NFT_CMP_NEQ, RTN_LOCAL);
+	nft_open(&t->nft, table_name);
 }
 
 /* ---------------------------------------------------------------- rules */
 
-static struct nftnl_rule *rule_new(const char *chain)
-{
-	struct nftnl_rule *r = nftnl_rule_alloc();
-
-	if (!r) {
-		nomem = true;
-		return NULL;
-	}
-	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
-	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table_name);
-	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
-	return r;
-}
-
-/* reg 1 = @mark, then the packet's mark = reg 1 */
-static void mark_set(struct nftnl_rule *r, uint32_t mark)
-{
-	struct nftnl_expr *e;
-
-	immediate(r, NFT_REG_1, &mark, sizeof(mark));
-	e = expr(r, "meta");
-	if (!e)
-		return;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_MARK);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_SREG, NFT_REG_1);
-}
-
-/* go on only for @l4 (TCP, UDP) of @nfproto to a destination libslirp need
- * not see */
 static void l4_to_bypass(const struct tproxy *t, struct nftnl_rule *r,
 			 uint8_t nfproto, uint8_t l4)
 {
-	meta_is(r, NFT_META_L4PROTO, &l4, 1);
-	meta_is(r, NFT_META_NFPROTO, &nfproto, 1);
+	nft_meta_is(r, NFT_META_L4PROTO, &l4, 1);
+	nft_meta_is(r, NFT_META_NFPROTO, &nfproto, 1);
 	if (nfproto == NFPROTO_IPV4)
-		daddr_not(r, 16, &t->skip4, &t->mask4, 4);
+		nft_daddr_not(r, 16, &t->skip4, &t->mask4, 4);
 	else
-		daddr_not(r, 24, &t->skip6, &t->mask6, 16);
+		nft_daddr_not(r, 24, &t->skip6, &t->mask6, 16);
 }
 
 /* go on only if the packet leaves (@op NFT_CMP_EQ) or does not leave by
@@ -305,8 +144,8 @@ static void oifname_cmp(const struct tproxy *t, struct nftnl_rule *r,
 	char name[IFNAMSIZ] = "";
 
 	memcpy(name, t->ifname, sizeof(name));
-	meta_load(r, NFT_META_OIFNAME);
-	cmp(r, op, name, sizeof(name));
+	nft_meta_load(r, NFT_META_OIFNAME);
+	nft_cmp(r, op, name, sizeof(name));
 }
 
 /* go on only if the packet came in by lo (@op NFT_CMP_EQ), or not */
@@ -314,8 +153,8 @@ static void iif_lo_cmp(struct nftnl_rule *r, uint32_t op)
 {
 	uint32_t lo = LO_IFINDEX;
 
-	meta_load(r, NFT_META_IIF);
-	cmp(r, op, &lo, sizeof(lo));
+	nft_meta_load(r, NFT_META_IIF);
+	nft_cmp(r, op, &lo, sizeof(lo));
 }
 
 /* go on only if the route to the destination leaves by the TAP: what
@@ -324,7 +163,7 @@ static void iif_lo_cmp(struct nftnl_rule *r, uint32_t op)
 static void routed_to_tap(const struct tproxy *t, struct nftnl_rule *r)
 {
 	char name[IFNAMSIZ] = "";
-	struct nftnl_expr *e = expr(r, "fib");
+	struct nftnl_expr *e = nft_expr(r, "fib");
 
 	if (!e)
 		return;
@@ -332,7 +171,7 @@ static void routed_to_tap(const struct tproxy *t, struct nftnl_rule *r)
 	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_OIFNAME);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_DADDR);
 	memcpy(name, t->ifname, sizeof(name));
-	cmp(r, NFT_CMP_EQ, name, sizeof(name));
+	nft_cmp(r, NFT_CMP_EQ, name, sizeof(name));
 }
 
 /* go on only for a SYN without ACK, RST or FIN: a new connection */
@@ -340,7 +179,7 @@ static void syn_only(struct nftnl_rule *r)
 {
 	static const uint8_t mask = TH_SYN_ACK_RST_FIN, zero = 0,
 			     syn = 0x02;
-	struct nftnl_expr *e = expr(r, "payload");
+	struct nftnl_expr *e = nft_expr(r, "payload");
 
 	if (!e)
 		return;
@@ -349,7 +188,7 @@ static void syn_only(struct nftnl_rule *r)
 			   NFT_PAYLOAD_TRANSPORT_HEADER);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, 13);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, 1);
-	e = expr(r, "bitwise");
+	e = nft_expr(r, "bitwise");
 	if (!e)
 		return;
 	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
@@ -357,7 +196,7 @@ static void syn_only(struct nftnl_rule *r)
 	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 1);
 	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &mask, 1);
 	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, 1);
-	cmp(r, NFT_CMP_EQ, &syn, 1);
+	nft_cmp(r, NFT_CMP_EQ, &syn, 1);
 }
 
 /* the packet waits in our queue (synq.c). The kernels we run on may
@@ -366,13 +205,13 @@ static void syn_only(struct nftnl_rule *r)
  * iptables-nft's rules (nft_compat): that one, then. */
 static void to_queue(const struct tproxy *t, struct nftnl_rule *r)
 {
-	struct nftnl_expr *e = expr(r, "target");
+	struct nftnl_expr *e = nft_expr(r, "target");
 	/* the expression keeps this pointer, and frees it */
 	struct xt_NFQ_info *info = malloc(sizeof(*info));
 
 	if (!e || !info) {
 		free(info);
-		nomem = true;
+		nft_nomem();
 		return;
 	}
 	info->queuenum = t->queue;
@@ -393,7 +232,7 @@ static void to_queue(const struct tproxy *t, struct nftnl_rule *r)
  */
 static struct nftnl_rule *ours_only_rule(const struct tproxy *t, bool output)
 {
-	struct nftnl_rule *r = rule_new(output ? "output" : "prerouting");
+	struct nftnl_rule *r = nft_rule_new(&t->nft, output ? "output" : "prerouting");
 
 	if (!r)
 		return NULL;
@@ -401,7 +240,7 @@ static struct nftnl_rule *ours_only_rule(const struct tproxy *t, bool output)
 		oifname_cmp(t, r, NFT_CMP_NEQ);
 	else
 		iif_lo_cmp(r, NFT_CMP_EQ);
-	accept_here(r);
+	nft_accept_here(r);
 	return r;
 }
 
@@ -413,21 +252,22 @@ static struct nftnl_rule *ours_only_rule(const struct tproxy *t, bool output)
  * @chain:	"output" or "prerouting"
  * Return: the rule, or NULL without memory
  */
-static struct nftnl_rule *reply_rule(const char *chain)
+static struct nftnl_rule *reply_rule(const struct tproxy *t,
+				     const char *chain)
 {
-	struct nftnl_rule *r = rule_new(chain);
+	struct nftnl_rule *r = nft_rule_new(&t->nft, chain);
 	uint8_t reply = 1; /* IP_CT_DIR_REPLY, not in the uapi headers */
 
 	if (!r)
 		return NULL;
-	ct_load(r, NFT_CT_DIRECTION);
-	cmp(r, NFT_CMP_EQ, &reply, 1);
-	accept_here(r);
+	nft_ct_load(r, NFT_CT_DIRECTION);
+	nft_cmp(r, NFT_CMP_EQ, &reply, 1);
+	nft_accept_here(r);
 	return r;
 }
 
 /**
- * orphan_rule() - What the namespace's kernel sends for no connection it
+ * orphan_rule(t) - What the namespace's kernel sends for no connection it
  * knows (the reset for a SYN-ACK libslirp sent from a forward's half-open
  * connection) is none of ours: it goes to libslirp, which waits for it.
  * Conntrack has no entry for it, and its socket is the kernel's own, bound
@@ -435,17 +275,17 @@ static struct nftnl_rule *reply_rule(const char *chain)
  * at least the guest's socket
  * Return: the rule, or NULL without memory
  */
-static struct nftnl_rule *orphan_rule(void)
+static struct nftnl_rule *orphan_rule(const struct tproxy *t)
 {
-	struct nftnl_rule *r = rule_new("output");
+	struct nftnl_rule *r = nft_rule_new(&t->nft, "output");
 	uint32_t invalid = NF_CT_STATE_INVALID_BIT, zero = 0;
 	uint8_t one = 1;
 	struct nftnl_expr *e;
 
 	if (!r)
 		return NULL;
-	ct_load(r, NFT_CT_STATE);
-	e = expr(r, "bitwise");
+	nft_ct_load(r, NFT_CT_STATE);
+	e = nft_expr(r, "bitwise");
 	if (!e)
 		return r;
 	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
@@ -453,14 +293,14 @@ static struct nftnl_rule *orphan_rule(void)
 	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 4);
 	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &invalid, 4);
 	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, 4);
-	cmp(r, NFT_CMP_NEQ, &zero, 4);
-	e = expr(r, "socket");
+	nft_cmp(r, NFT_CMP_NEQ, &zero, 4);
+	e = nft_expr(r, "socket");
 	if (!e)
 		return r;
 	nftnl_expr_set_u32(e, NFTNL_EXPR_SOCKET_KEY, NFT_SOCKET_WILDCARD);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_SOCKET_DREG, NFT_REG_1);
-	cmp(r, NFT_CMP_EQ, &one, 1);
-	accept_here(r);
+	nft_cmp(r, NFT_CMP_EQ, &one, 1);
+	nft_accept_here(r);
 	return r;
 }
 
@@ -477,24 +317,24 @@ static struct nftnl_rule *orphan_rule(void)
 static struct nftnl_rule *slirp_rule(const struct tproxy *t, const char *chain,
 				     bool syn)
 {
-	struct nftnl_rule *r = rule_new(chain);
+	struct nftnl_rule *r = nft_rule_new(&t->nft, chain);
 	uint32_t mark = synq_mark(t->mark, SYNQ_SLIRP);
 	struct nftnl_expr *e;
 
 	if (!r)
 		return NULL;
 	if (syn) {
-		meta_is(r, NFT_META_MARK, &mark, sizeof(mark));
-		e = expr(r, "ct");
+		nft_meta_is(r, NFT_META_MARK, &mark, sizeof(mark));
+		e = nft_expr(r, "ct");
 		if (e) {
 			nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_MARK);
 			nftnl_expr_set_u32(e, NFTNL_EXPR_CT_SREG, NFT_REG_1);
 		}
 	} else {
-		ct_load(r, NFT_CT_MARK);
-		cmp(r, NFT_CMP_EQ, &mark, sizeof(mark));
+		nft_ct_load(r, NFT_CT_MARK);
+		nft_cmp(r, NFT_CMP_EQ, &mark, sizeof(mark));
 	}
-	accept_here(r);
+	nft_accept_here(r);
 	return r;
 }
 
@@ -508,7 +348,7 @@ static struct nftnl_rule *slirp_rule(const struct tproxy *t, const char *chain,
 static struct nftnl_rule *mark_rule(const struct tproxy *t, uint8_t nfproto,
 				    uint8_t l4)
 {
-	struct nftnl_rule *r = rule_new("output");
+	struct nftnl_rule *r = nft_rule_new(&t->nft, "output");
 
 	if (!r)
 		return NULL;
@@ -516,8 +356,8 @@ static struct nftnl_rule *mark_rule(const struct tproxy *t, uint8_t nfproto,
 	l4_to_bypass(t, r, nfproto, l4);
 	/* one host: broadcast and multicast stay libslirp's */
 	if (l4 == IPPROTO_UDP)
-		daddr_type(r, NFT_CMP_EQ, RTN_UNICAST);
-	mark_set(r, t->mark);
+		nft_daddr_type(r, NFT_CMP_EQ, RTN_UNICAST);
+	nft_mark_set(r, t->mark);
 	return r;
 }
 
@@ -532,7 +372,8 @@ static struct nftnl_rule *mark_rule(const struct tproxy *t, uint8_t nfproto,
 static struct nftnl_rule *gate_rule(const struct tproxy *t, uint8_t nfproto,
 				    bool forwarded)
 {
-	struct nftnl_rule *r = rule_new(forwarded ? "gate_in" : "gate_out");
+	struct nftnl_rule *r =
+		nft_rule_new(&t->nft, forwarded ? "gate_in" : "gate_out");
 
 	if (!r)
 		return NULL;
@@ -560,18 +401,18 @@ static struct nftnl_rule *reject_rule(const struct tproxy *t,
 				      const char *chain,
 				      enum synq_verdict_kind kind)
 {
-	struct nftnl_rule *r = rule_new(chain);
+	struct nftnl_rule *r = nft_rule_new(&t->nft, chain);
 	uint32_t mark = synq_mark(t->mark, kind);
 	uint8_t tcp = IPPROTO_TCP;
 	struct nftnl_expr *e;
 
 	if (!r)
 		return NULL;
-	meta_is(r, NFT_META_L4PROTO, &tcp, 1);
-	meta_is(r, NFT_META_MARK, &mark, sizeof(mark));
+	nft_meta_is(r, NFT_META_L4PROTO, &tcp, 1);
+	nft_meta_is(r, NFT_META_MARK, &mark, sizeof(mark));
 	/* not the reset itself: fwmark_reflect gives it the SYN's mark */
 	syn_only(r);
-	e = expr(r, "reject");
+	e = nft_expr(r, "reject");
 	if (!e)
 		return r;
 	if (kind == SYNQ_REFUSE) {
@@ -597,12 +438,12 @@ static void tproxy_to(struct nftnl_rule *r, uint8_t nfproto, uint16_t port)
 	struct nftnl_expr *e;
 
 	if (nfproto == NFPROTO_IPV4)
-		immediate(r, NFT_REG_1, &lo4, sizeof(lo4));
+		nft_immediate(r, NFT_REG_1, &lo4, sizeof(lo4));
 	else
-		immediate(r, NFT_REG_1, &in6addr_loopback,
+		nft_immediate(r, NFT_REG_1, &in6addr_loopback,
 			  sizeof(in6addr_loopback));
-	immediate(r, NFT_REG_2, &nport, sizeof(nport));
-	e = expr(r, "tproxy");
+	nft_immediate(r, NFT_REG_2, &nport, sizeof(nport));
+	e = nft_expr(r, "tproxy");
 	if (!e)
 		return;
 	nftnl_expr_set_u32(e, NFTNL_EXPR_TPROXY_FAMILY, nfproto);
@@ -623,15 +464,24 @@ static void tproxy_to(struct nftnl_rule *r, uint8_t nfproto, uint16_t port)
 static struct nftnl_rule *tproxy_rule(const struct tproxy *t, uint8_t nfproto,
 				      uint8_t l4, uint16_t port)
 {
-	struct nftnl_rule *r = rule_new("prerouting");
+	struct nftnl_rule *r = nft_rule_new(&t->nft, "prerouting");
 
 	if (!r)
 		return NULL;
 	iif_lo_cmp(r, NFT_CMP_EQ);
-	meta_is(r, NFT_META_MARK, &t->mark, sizeof(t->mark));
-	meta_is(r, NFT_META_L4PROTO, &l4, 1);
-	daddr_not_local(r);
-	meta_is(r, NFT_META_NFPROTO, &nfproto, 1);
+	nft_meta_is(r, NFT_META_MARK, &t->mark, sizeof(t->mark));
+	nft_meta_is(r, NFT_META_L4PROTO, &l4, 1);
+	nft_daddr_not_local(r);
+	nft_meta_is(r, NFT_META_NFPROTO, &nfproto, 1);
+	if (l4 == IPPROTO_UDP) {
+		/* not an answer to a UDP forward's datagram (udpreply.c):
+		 * with its flow closed, it would become a datagram of the
+		 * namespace's to the forward's client */
+		uint32_t ours = udpreply_mark(t->mark);
+
+		nft_ct_load(r, NFT_CT_MARK);
+		nft_cmp(r, NFT_CMP_NEQ, &ours, sizeof(ours));
+	}
 	tproxy_to(r, nfproto, port);
 	return r;
 }
@@ -648,7 +498,7 @@ static struct nftnl_rule *tproxy_rule(const struct tproxy *t, uint8_t nfproto,
 static struct nftnl_rule *redirect_rule(const struct tproxy *t,
 					uint8_t nfproto, uint16_t port)
 {
-	struct nftnl_rule *r = rule_new("redirect");
+	struct nftnl_rule *r = nft_rule_new(&t->nft, "redirect");
 	uint16_t nport = htons(port);
 	struct nftnl_expr *e;
 
@@ -657,8 +507,8 @@ static struct nftnl_rule *redirect_rule(const struct tproxy *t,
 	iif_lo_cmp(r, NFT_CMP_NEQ);
 	l4_to_bypass(t, r, nfproto, IPPROTO_TCP);
 	routed_to_tap(t, r);
-	immediate(r, NFT_REG_1, &nport, sizeof(nport));
-	e = expr(r, "redir");
+	nft_immediate(r, NFT_REG_1, &nport, sizeof(nport));
+	e = nft_expr(r, "redir");
 	if (!e)
 		return r;
 	nftnl_expr_set_u32(e, NFTNL_EXPR_REDIR_REG_PROTO_MIN, NFT_REG_1);
@@ -667,175 +517,62 @@ static struct nftnl_rule *redirect_rule(const struct tproxy *t,
 	return r;
 }
 
-static struct nftnl_chain *chain_new(const char *name, const char *type,
-				     uint32_t hook, int32_t prio)
-{
-	struct nftnl_chain *c = nftnl_chain_alloc();
-
-	if (!c)
-		return NULL;
-	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, NFPROTO_INET);
-	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, table_name);
-	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
-	nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, type);
-	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, hook);
-	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, prio);
-	return c;
-}
-
-/* ---------------------------------------------------------------- batch */
-
-/**
- * talk() - Send a batch, read every answer that is queued
- * @t:		state
- * @b:		the batch, ended
- * Return: 0, or the first error the kernel gave
- */
-static int talk(struct tproxy *t, struct mnl_nlmsg_batch *b)
-{
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	unsigned portid = mnl_socket_get_portid(t->nl);
-	int fd = mnl_socket_get_fd(t->nl), err = 0;
-	struct iovec iov = { buf, sizeof(buf) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-	ssize_t n;
-
-	if (mnl_socket_sendto(t->nl, mnl_nlmsg_batch_head(b),
-			      mnl_nlmsg_batch_size(b)) < 0)
-		return -errno;
-	while ((n = recvmsg(fd, &msg, MSG_DONTWAIT)) > 0)
-		if (mnl_cb_run(buf, n, 0, portid, NULL, NULL) < 0 && !err)
-			err = -errno;
-	return err;
-}
-
-static struct nlmsghdr *put(struct tproxy *t, struct mnl_nlmsg_batch *b,
-			    uint16_t type, uint16_t flags)
-{
-	return nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(b), type,
-				     NFPROTO_INET, flags | NLM_F_ACK,
-				     ++t->seq);
-}
-
-static void put_table(struct tproxy *t, struct mnl_nlmsg_batch *b,
-		      uint16_t type, uint16_t flags)
-{
-	struct nftnl_table *tb = nftnl_table_alloc();
-
-	if (!tb) {
-		nomem = true;
-		return;
-	}
-	nftnl_table_set_u32(tb, NFTNL_TABLE_FAMILY, NFPROTO_INET);
-	nftnl_table_set_str(tb, NFTNL_TABLE_NAME, table_name);
-	/* owned by our netlink socket: the kernel deletes the table when
-	 * the socket closes, however the helper ends (SIGKILL, a crash),
-	 * and nobody else may change it meanwhile */
-	if (type == NFT_MSG_NEWTABLE)
-		nftnl_table_set_u32(tb, NFTNL_TABLE_FLAGS, NFT_TABLE_F_OWNER);
-	nftnl_table_nlmsg_build_payload(put(t, b, type, flags), tb);
-	nftnl_table_free(tb);
-	mnl_nlmsg_batch_next(b);
-}
-
-static void put_chain(struct tproxy *t, struct mnl_nlmsg_batch *b,
-		      struct nftnl_chain *c)
-{
-	if (!c) {
-		nomem = true;
-		return;
-	}
-	nftnl_chain_nlmsg_build_payload(put(t, b, NFT_MSG_NEWCHAIN,
-					    NLM_F_CREATE),
-					c);
-	nftnl_chain_free(c);
-	mnl_nlmsg_batch_next(b);
-}
-
-static void put_rule(struct tproxy *t, struct mnl_nlmsg_batch *b,
-		     struct nftnl_rule *r)
-{
-	if (!r)
-		return;
-	nftnl_rule_nlmsg_build_payload(put(t, b, NFT_MSG_NEWRULE,
-					   NLM_F_CREATE | NLM_F_APPEND),
-				       r);
-	nftnl_rule_free(r);
-	mnl_nlmsg_batch_next(b);
-}
-
-/* A batch of @body between begin and end; 0 or the first error. */
-static int run(struct tproxy *t,
-	       void (*body)(struct tproxy *, struct mnl_nlmsg_batch *,
-			    const struct tproxy_ports *),
-	       const struct tproxy_ports *ports)
-{
-	static char buf[BATCH_SIZE];
-	struct mnl_nlmsg_batch *b = mnl_nlmsg_batch_start(buf, sizeof(buf));
-	int rc;
-
-	if (!b)
-		return -ENOMEM;
-	nomem = false;
-	nftnl_batch_begin(mnl_nlmsg_batch_current(b), ++t->seq);
-	mnl_nlmsg_batch_next(b);
-	body(t, b, ports);
-	nftnl_batch_end(mnl_nlmsg_batch_current(b), ++t->seq);
-	mnl_nlmsg_batch_next(b);
-	rc = nomem ? -ENOMEM : talk(t, b);
-	mnl_nlmsg_batch_stop(b);
-	return rc;
-}
-
 /* Our base chains: two hooks of three each, and the redirect. */
-static void put_chains(struct tproxy *t, struct mnl_nlmsg_batch *b)
+static void put_chains(struct nft *n, struct mnl_nlmsg_batch *b)
 {
-	/* in this order on each hook: hold a SYN, carry out the verdict,
-	 * then mark (output) or proxy (prerouting); a verdict goes on at
-	 * the chain after the one that queued */
-	put_chain(t, b, chain_new("gate_out", "filter", NF_INET_LOCAL_OUT,
-				  PRIO_GATE));
-	put_chain(t, b, chain_new("reject_out", "filter", NF_INET_LOCAL_OUT,
-				  PRIO_REJECT));
-	put_chain(t, b, chain_new("output", "route", NF_INET_LOCAL_OUT,
-				  PRIO_MANGLE));
-	put_chain(t, b, chain_new("gate_in", "filter", NF_INET_PRE_ROUTING,
-				  PRIO_GATE));
-	put_chain(t, b, chain_new("reject_in", "filter", NF_INET_PRE_ROUTING,
-				  PRIO_REJECT));
-	put_chain(t, b, chain_new("prerouting", "filter", NF_INET_PRE_ROUTING,
-				  PRIO_MANGLE));
-	put_chain(t, b, chain_new("redirect", "nat", NF_INET_PRE_ROUTING,
-				  PRIO_REDIRECT));
+	static const struct {
+		const char *name, *type;
+		uint32_t hook;
+		int32_t prio;
+	} chains[] = {
+		/* in this order on each hook: hold a SYN, carry out the
+		 * verdict, then mark (output) or proxy (prerouting); a
+		 * verdict goes on at the chain after the one that queued */
+		{ "gate_out", "filter", NF_INET_LOCAL_OUT, PRIO_GATE },
+		{ "reject_out", "filter", NF_INET_LOCAL_OUT, PRIO_REJECT },
+		{ "output", "route", NF_INET_LOCAL_OUT, PRIO_MANGLE },
+		{ "gate_in", "filter", NF_INET_PRE_ROUTING, PRIO_GATE },
+		{ "reject_in", "filter", NF_INET_PRE_ROUTING, PRIO_REJECT },
+		{ "prerouting", "filter", NF_INET_PRE_ROUTING, PRIO_MANGLE },
+		{ "redirect", "nat", NF_INET_PRE_ROUTING, PRIO_REDIRECT },
+	};
+
+	for (unsigned i = 0; i < sizeof(chains) / sizeof(chains[0]); i++)
+		nft_put_chain(n, b, nft_chain_new(n, chains[i].name,
+						  chains[i].type,
+						  chains[i].hook,
+						  chains[i].prio));
 }
 
-static void install_body(struct tproxy *t, struct mnl_nlmsg_batch *b,
-			 const struct tproxy_ports *ports)
+static void install_body(struct nft *n, struct mnl_nlmsg_batch *b,
+			 const void *arg)
 {
+	const struct tproxy *t = arg;
+	const struct tproxy_ports *ports = &t->ports;
 	static const enum synq_verdict_kind kinds[] = {
 		SYNQ_REFUSE, SYNQ_NO_ROUTE, SYNQ_HOST_UNREACH
 	};
 
-	put_table(t, b, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_EXCL);
-	put_chains(t, b);
+	nft_put_table(n, b, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_EXCL);
+	put_chains(n, b);
 	for (unsigned i = 0; i < 3; i++) {
-		put_rule(t, b, reject_rule(t, "reject_out", kinds[i]));
-		put_rule(t, b, reject_rule(t, "reject_in", kinds[i]));
+		nft_put_rule(n, b, reject_rule(t, "reject_out", kinds[i]));
+		nft_put_rule(n, b, reject_rule(t, "reject_in", kinds[i]));
 	}
 	/* output: not the TAP's, done; answers, orphans and libslirp's
 	 * connections, done; then mark */
-	put_rule(t, b, ours_only_rule(t, true));
-	put_rule(t, b, reply_rule("output"));
-	put_rule(t, b, orphan_rule());
-	put_rule(t, b, slirp_rule(t, "output", true));
-	put_rule(t, b, slirp_rule(t, "output", false));
+	nft_put_rule(n, b, ours_only_rule(t, true));
+	nft_put_rule(n, b, reply_rule(t, "output"));
+	nft_put_rule(n, b, orphan_rule(t));
+	nft_put_rule(n, b, slirp_rule(t, "output", true));
+	nft_put_rule(n, b, slirp_rule(t, "output", false));
 	for (int f = 0; f < 2; f++) {
 		uint8_t nfproto = f ? NFPROTO_IPV6 : NFPROTO_IPV4;
 
 		if (ports->lo[f])
-			put_rule(t, b, mark_rule(t, nfproto, IPPROTO_TCP));
+			nft_put_rule(n, b, mark_rule(t, nfproto, IPPROTO_TCP));
 		if (ports->udp[f])
-			put_rule(t, b, mark_rule(t, nfproto, IPPROTO_UDP));
+			nft_put_rule(n, b, mark_rule(t, nfproto, IPPROTO_UDP));
 	}
 	/* prerouting: lo's to the listeners, then done with lo; from
 	 * elsewhere, libslirp's connections keep their conntrack mark */
@@ -843,68 +580,56 @@ static void install_body(struct tproxy *t, struct mnl_nlmsg_batch *b,
 		uint8_t nfproto = f ? NFPROTO_IPV6 : NFPROTO_IPV4;
 
 		if (ports->lo[f])
-			put_rule(t, b, tproxy_rule(t, nfproto, IPPROTO_TCP,
+			nft_put_rule(n, b, tproxy_rule(t, nfproto, IPPROTO_TCP,
 						   ports->lo[f]));
 		if (ports->udp[f])
-			put_rule(t, b, tproxy_rule(t, nfproto, IPPROTO_UDP,
+			nft_put_rule(n, b, tproxy_rule(t, nfproto, IPPROTO_UDP,
 						   ports->udp[f]));
 	}
-	put_rule(t, b, ours_only_rule(t, false));
-	put_rule(t, b, reply_rule("prerouting"));
-	put_rule(t, b, slirp_rule(t, "prerouting", true));
-	put_rule(t, b, slirp_rule(t, "prerouting", false));
+	nft_put_rule(n, b, ours_only_rule(t, false));
+	nft_put_rule(n, b, reply_rule(t, "prerouting"));
+	nft_put_rule(n, b, slirp_rule(t, "prerouting", true));
+	nft_put_rule(n, b, slirp_rule(t, "prerouting", false));
 	/* redirect: not libslirp's, the rest to the wildcard listeners */
-	put_rule(t, b, slirp_rule(t, "redirect", false));
+	nft_put_rule(n, b, slirp_rule(t, "redirect", false));
 	for (int f = 0; f < 2; f++) {
 		uint8_t nfproto = f ? NFPROTO_IPV6 : NFPROTO_IPV4;
 
 		if (!ports->lo[f] || !ports->any[f])
 			continue;
-		put_rule(t, b, redirect_rule(t, nfproto, ports->any[f]));
-		put_rule(t, b, gate_rule(t, nfproto, false));
-		put_rule(t, b, gate_rule(t, nfproto, true));
+		nft_put_rule(n, b, redirect_rule(t, nfproto, ports->any[f]));
+		nft_put_rule(n, b, gate_rule(t, nfproto, false));
+		nft_put_rule(n, b, gate_rule(t, nfproto, true));
 	}
-}
-
-static void remove_body(struct tproxy *t, struct mnl_nlmsg_batch *b,
-			const struct tproxy_ports *ports)
-{
-	(void)ports;
-	put_table(t, b, NFT_MSG_DELTABLE, 0);
 }
 
 int tproxy_install(struct tproxy *t, const struct tproxy_ports *ports)
 {
-	struct tproxy_ports p = *ports;
 	int rc;
 
 	if (t->installed)
 		return -EALREADY;
-	if (!t->nl)
+	if (!t->nft.nl)
 		return -ENOTSUP;
+	t->ports = *ports;
 	if (!t->ipv6)
-		p.lo[1] = p.any[1] = p.udp[1] = 0;
-	rc = run(t, install_body, &p);
-	/* A table of that name without an owner: an older forwarder's that
-	 * was killed, whose rules now send the namespace's TCP to listeners
-	 * that are gone. Delete it and go on; one that a live process owns
-	 * refuses the delete (EPERM), and we stay on libslirp. */
-	if (rc == -EEXIST && run(t, remove_body, NULL) == 0)
-		rc = run(t, install_body, &p);
-	t->installed = rc == 0; /* a failed batch leaves nothing behind */
+		t->ports.lo[1] = t->ports.any[1] = t->ports.udp[1] = 0;
+	/* an older forwarder's table, left by a kill, would send the
+	 * namespace's TCP to listeners that are gone: replaced; one that a
+	 * live process owns stays, and we stay on libslirp */
+	rc = nft_install(&t->nft, install_body, t);
+	t->installed = rc == 0;
 	return rc;
 }
 
 void tproxy_remove(struct tproxy *t)
 {
 	if (t->installed)
-		run(t, remove_body, NULL);
+		nft_delete(&t->nft);
 	t->installed = false;
 }
 
 void tproxy_close(struct tproxy *t)
 {
-	if (t->nl)
-		mnl_socket_close(t->nl);
-	t->nl = NULL;
+	nft_close(&t->nft);
 }

@@ -7,21 +7,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct opts;
+#include "nft.h"
 
-/* The nftables table in the target namespace that hands the guest's
- * outbound TCP to our listeners (the default; see tproxy.c). */
-struct tproxy {
-	struct mnl_socket *nl; /* NETLINK_NETFILTER, NULL if not wanted */
-	unsigned seq;
-	bool installed, ipv6;
-	char ifname[IFNAMSIZ]; /* the TAP: only what leaves by it */
-	uint32_t mark;
-	uint16_t queue; /* synq.c's */
-	/* destinations left to libslirp: address & mask */
-	struct in_addr skip4, mask4;
-	struct in6_addr skip6, mask6;
-};
+struct opts;
 
 /* Our listeners' ports, host order; index 0 IPv4, 1 IPv6 (0: none) */
 struct tproxy_ports {
@@ -31,6 +19,20 @@ struct tproxy_ports {
 			  * to the TAP, redirected there */
 	uint16_t udp[2]; /* UDP, transparent, on 127.0.0.1 and ::1: the
 			  * namespace's own datagrams (fwd/udp_out.c) */
+};
+
+/* The nftables table in the target namespace that hands the guest's
+ * outbound TCP to our listeners (the default; see tproxy.c). */
+struct tproxy {
+	struct nft nft; /* nft.nl NULL if not wanted */
+	bool installed, ipv6;
+	char ifname[IFNAMSIZ]; /* the TAP: only what leaves by it */
+	uint32_t mark;
+	uint16_t queue; /* synq.c's */
+	/* destinations left to libslirp: address & mask */
+	struct in_addr skip4, mask4;
+	struct in6_addr skip6, mask6;
+	struct tproxy_ports ports; /* tproxy_install()'s */
 };
 
 /* Take what tproxy_install() needs from @o and open the netlink socket,

@@ -483,6 +483,15 @@ int ring_submit(struct ring *r)
 	return r->uring ? io_uring_submit(&r->ring) : 0;
 }
 
+void ring_settle(struct ring *r)
+{
+	if (!r->uring)
+		return;
+	io_uring_submit(&r->ring);
+	/* with DEFER_TASKRUN, cancellations finish only in our task work */
+	io_uring_get_events(&r->ring);
+}
+
 void ring_busy_poll(struct ring *r, unsigned max_us)
 {
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);

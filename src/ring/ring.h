@@ -185,6 +185,11 @@ void ring_poll_remove(struct ring *r, union ring_ref ref);
 /* Push queued operations to the kernel now (keeps order before a write(2)). */
 int ring_submit(struct ring *r);
 
+/* Push queued operations and run the kernel's deferred work for them now:
+ * a removed poll lets go of its file (a socket's port) before this
+ * returns, not at the next wait. Their completions are reaped as usual. */
+void ring_settle(struct ring *r);
+
 /**
  * ring_wait() - Submit what is queued and wait for a completion
  * @r:		ring

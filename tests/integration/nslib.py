@@ -314,6 +314,15 @@ def fd_count(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
+def peak_fds_while(proc, pid):
+    """The most fds process pid held while proc ran (sampled every 10 ms)"""
+    peak = fd_count(pid)
+    while proc.poll() is None:
+        peak = max(peak, fd_count(pid))
+        time.sleep(0.01)
+    return peak
+
+
 def settled_fd_count(pid, still=2.5, secs=30):
     """The fd count of pid once it has not moved for still seconds (a
     close finishes after the client's; the splice engine's pipe pool

@@ -388,8 +388,7 @@ def serve_tcp_echo(addr, port, count):
         t.join()
 
 
-def serve_udp_echo(addr, port):
-    """Echo datagrams forever; print each new peer address."""
+def _serve_udp(addr, port, with_port):
     fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
     s = socket.socket(fam, socket.SOCK_DGRAM)
     s.bind((addr, int(port)))
@@ -397,10 +396,25 @@ def serve_udp_echo(addr, port):
     seen = set()
     while True:
         d, a = s.recvfrom(65536)
-        if a[0] not in seen:
-            seen.add(a[0])
-            print(a[0], flush=True)
-        s.sendto(d, a)
+        who = a[:2] if with_port else a[:1]
+        if who not in seen:
+            seen.add(who)
+            print(*who, flush=True)
+        if with_port and d.startswith(b"late "):
+            threading.Timer(float(d[5:]), s.sendto, (d, a)).start()
+        else:
+            s.sendto(d, a)
+
+
+def serve_udp_echo(addr, port):
+    """Echo datagrams forever; print each new peer address."""
+    _serve_udp(addr, port, False)
+
+
+def serve_udp_peers(addr, port):
+    """Echo datagrams forever; print "host port" for each new peer. A
+    datagram "late N" is answered N seconds later."""
+    _serve_udp(addr, port, True)
 
 
 def _csum(data):
@@ -594,6 +608,7 @@ COMMANDS = {
     "tap-offloads": (tap_offloads, False),
     "serve-tcp-echo": (serve_tcp_echo, False),
     "serve-udp-echo": (serve_udp_echo, False),
+    "serve-udp-peers": (serve_udp_peers, False),
     "serve-tcp-stall": (serve_tcp_stall, False),
     "frag": (raw_fragment, False),
     "flood": (flood, False),

@@ -143,13 +143,9 @@ sock = os.path.join(tempfile.mkdtemp(), "api.sock")
 t = Netns()
 f = start(["-c", "-a", sock], t, wrapper=("prlimit", "--nofile=512:512",
                                          "--"))
-base = fds(f.proc.pid)
 flood = t.popen([sys.executable, PEER, "udp-flood", "198.51.100.9", "7007",
                  "3000", "100"], stdout=subprocess.PIPE, text=True)
-peak = base
-while flood.poll() is None:
-    peak = max(peak, fds(f.proc.pid))
-    time.sleep(0.01)
+peak = peak_fds_while(flood, f.proc.pid)
 res = json.loads(flood.stdout.read())
 check(res["answered"] == res["asked"],
       f"a client that keeps talking is answered through the flood ({res})")

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Scale, bounded (bench/scale.py runs it at full size): 2,000 connections
 held through a forward cost the forwarder two fds and under 1 KiB of RSS
-each; connections churned through a forward and out of the namespace,
+each; 2,000 UDP clients at once through a UDP forward are all answered,
+twice, at one fd each; connections churned through a forward and out of the namespace,
 ended by close, by a reset, by a half-close, and by a client that
 half-closes and vanishes (its echo meets a reset): none fails, the
 forwarder's fds come back to where they were and its RSS stays put, and
@@ -15,8 +16,9 @@ import tempfile
 from nslib import *
 
 CONNS = os.environ["CONNS"]
+FLOWS = os.environ["FLOWS"]
 TCP_RR = os.environ["TCP_RR"]
-HELD, CHURN = 2000, 5000
+HELD, CHURN, NFLOWS = 2000, 5000, 2000
 POOL = 16  # splice.c's POOL_BATCH
 
 isolate()
@@ -82,6 +84,25 @@ if "ASAN_OPTIONS" in os.environ:
 else:
     check(rss * 1024 <= HELD * 1024, f"{rss * 1024 / HELD:.0f} B RSS per "
           "held connection (at most 1 KiB)")
+check("entries" in api_call(sock, {"execute": "list_hostfwd"}),
+      "the API answers meanwhile")
+p.stdin.close()
+p.wait(60)
+
+# ---- UDP flows through a forward: one socket each, none evicted
+r = api_call(sock, {"execute": "add_hostfwd", "arguments": {
+    "proto": "udp", "host_addr": "127.0.0.1", "host_port": 15202,
+    "guest_port": 5202}})
+check("return" in r, f"a UDP forward: {r}")
+base, base_rss = settled_fd_count(pid), rss_kb(pid)
+p = subprocess.Popen([FLOWS, "127.0.0.1", "15202", str(NFLOWS), "2"],
+                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+rounds = [kv(p.stdout.readline()) for _ in range(2)]
+grew = fd_count(pid) - base
+check(all(r["answered"] == NFLOWS for r in rounds),
+      f"{NFLOWS} UDP flows at once through a forward, each answered twice "
+      f"({rounds})")
+check(grew <= NFLOWS + POOL, f"{grew / NFLOWS:.2f} fds per UDP flow")
 check("entries" in api_call(sock, {"execute": "list_hostfwd"}),
       "the API answers meanwhile")
 p.stdin.close()

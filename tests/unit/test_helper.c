@@ -18,7 +18,7 @@ static void start_helper(struct helper *h)
 	h->pid = fork();
 	if (h->pid == 0) {
 		close(sv[0]);
-		helper_serve(sv[1], NULL, NULL, NULL);
+		helper_serve(sv[1], NULL);
 		_exit(0);
 	}
 	close(sv[1]);

@@ -454,7 +454,7 @@ Test(options, forward_mode_error)
 Test(options, forward_number_errors)
 {
 	static const char *bad[] = { "0",	   "-1", "x",	       "",
-				     "4294967296", "1x", " 1",	       "0xfffffffa",
+				     "4294967296", "1x", " 1",	       "0xfffffff9",
 				     "0xffffffff" };
 
 	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {

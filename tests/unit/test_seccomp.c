@@ -97,7 +97,7 @@ Test(seccomp, helper_serves_ip_sockets_only)
 		close(sv[0]);
 		if (seccomp_helper_apply(&e) < 0)
 			_exit(2);
-		helper_serve(sv[1], NULL, NULL, NULL);
+		helper_serve(sv[1], NULL);
 		_exit(0);
 	}
 	close(sv[1]);

@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* dgram.c - batches of whole datagrams (see dgram.h). */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "../fdlimit.h"
+#include "../log.h"
+#include "dgram.h"
+
+int dgram_init(struct dgram_batch *b)
+{
+	if (!b->data) /* not calloc(): untouched until used */
+		b->data = malloc((size_t)DGRAM_BATCH * DGRAM_MAX);
+	return b->data ? 0 : -ENOMEM;
+}
+
+void dgram_free(struct dgram_batch *b)
+{
+	free(b->data);
+	b->data = NULL;
+}
+
+void dgram_idle(struct dgram_batch *b)
+{
+	if (b->data)
+		madvise(b->data, (size_t)DGRAM_BATCH * DGRAM_MAX,
+			MADV_DONTNEED);
+}
+
+int dgram_recv(struct dgram_batch *b, int fd, unsigned flags)
+{
+	int n;
+
+	for (int i = 0; i < DGRAM_BATCH; i++) {
+		struct msghdr *mh = &b->m[i].msg_hdr;
+
+		b->iov[i] = (struct iovec){ b->data + (size_t)i * DGRAM_MAX,
+					    DGRAM_MAX };
+		*mh = (struct msghdr){ .msg_iov = &b->iov[i], .msg_iovlen = 1 };
+		if (flags & DGRAM_NAMES) {
+			mh->msg_name = &b->name[i];
+			mh->msg_namelen = sizeof(b->name[i]);
+		}
+		if (flags & DGRAM_ORIGDST) {
+			mh->msg_control = b->ctl[i].buf;
+			mh->msg_controllen = sizeof(b->ctl[i].buf);
+		}
+	}
+	do
+		n = recvmmsg(fd, b->m, DGRAM_BATCH, MSG_DONTWAIT, NULL);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
+socklen_t dgram_addrlen(const struct sockaddr_storage *a)
+{
+	return a->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+					: sizeof(struct sockaddr_in);
+}
+
+void dgram_send(struct dgram_batch *b, int fd, int from, int to,
+		const struct sockaddr_storage *dest, dgram_refused_fn refused,
+		void *opaque)
+{
+	for (int j = from; j < to; j++) {
+		b->iov[j].iov_len = b->m[j].msg_len;
+		b->m[j].msg_hdr = (struct msghdr){ .msg_iov = &b->iov[j],
+						   .msg_iovlen = 1 };
+		if (dest) {
+			b->m[j].msg_hdr.msg_name = (void *)dest;
+			b->m[j].msg_hdr.msg_namelen = dgram_addrlen(dest);
+		}
+	}
+	while (from < to) {
+		int k = sendmmsg(fd, b->m + from, to - from, MSG_DONTWAIT);
+
+		if (k >= 0) {
+			from += k;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == ENOBUFS)
+			return;
+		if (refused)
+			refused(opaque, from, errno);
+		from++;
+	}
+}
+
+/* ---------------------------------------------------------------- flows */
+
+int dgram_flows_init(struct dgram_flows *f, struct ring *ring,
+		     enum ring_type type, const char *what, unsigned max)
+{
+	*f = (struct dgram_flows){ .ring = ring, .type = type, .what = what };
+	f->tab = flowtab_new(max);
+	/* untouched until a slot is taken: a slot's socket counts only
+	 * while flowtab_used() says so */
+	f->sock = calloc(max, sizeof(*f->sock));
+	if (f->tab && f->sock)
+		return 0;
+	flowtab_free(f->tab);
+	free(f->sock);
+	f->tab = NULL;
+	f->sock = NULL;
+	return -ENOMEM;
+}
+
+void dgram_flows_free(struct dgram_flows *f)
+{
+	int i;
+
+	while (f->tab && (i = flowtab_oldest(f->tab, NULL)) >= 0)
+		dgram_flow_close(f, i);
+	flowtab_free(f->tab);
+	free(f->sock);
+	f->tab = NULL;
+	f->sock = NULL;
+}
+
+static union ring_ref flow_ref(const struct dgram_flows *f, unsigned i)
+{
+	return ring_ref(f->type, f->sock[i].gen, i);
+}
+
+void dgram_flow_arm(struct dgram_flows *f, unsigned i)
+{
+	struct dgram_sock *s = &f->sock[i];
+
+	if (s->fd < 0 || s->armed)
+		return;
+	ring_poll_add(f->ring, s->fd, POLLIN, flow_ref(f, i));
+	s->armed = true;
+}
+
+void dgram_flow_close(struct dgram_flows *f, unsigned i)
+{
+	struct dgram_sock *s = &f->sock[i];
+
+	if (s->armed)
+		ring_poll_remove(f->ring, flow_ref(f, i));
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	s->armed = false;
+	s->gen++;
+	flowtab_del(f->tab, i);
+}
+
+void dgram_flows_room(struct dgram_flows *f, int any_fd, unsigned fds)
+{
+	int i;
+
+	while (flowtab_count(f->tab) &&
+	       (flowtab_count(f->tab) >= flowtab_max(f->tab) ||
+		!fdlimit_room(any_fd, fds)) &&
+	       (i = flowtab_oldest(f->tab, NULL)) >= 0) {
+		dgram_flow_close(f, i);
+		f->evicted++;
+		log_debug("%s: flow table full, evicted the oldest flow (%lu "
+			  "so far)",
+			  f->what, f->evicted);
+	}
+}
+
+int dgram_flows_add(struct dgram_flows *f, const struct flow_key *k, int fd,
+		    int64_t now)
+{
+	int i = flowtab_add(f->tab, k, now);
+
+	if (i < 0) {
+		close(fd);
+		return i;
+	}
+	f->sock[i].fd = fd;
+	f->sock[i].armed = false;
+	dgram_flow_arm(f, i);
+	return i;
+}
+
+bool dgram_flows_expire(struct dgram_flows *f, int64_t now, int64_t idle_ms)
+{
+	int64_t last;
+	int i;
+
+	while ((i = flowtab_oldest(f->tab, &last)) >= 0 &&
+	       now - last >= idle_ms)
+		dgram_flow_close(f, i);
+	return flowtab_count(f->tab) > 0;
+}
+
+int dgram_flow_polled(struct dgram_flows *f, union ring_ref ref)
+{
+	struct dgram_sock *s;
+
+	if (!f->tab || !flowtab_used(f->tab, ref.idx))
+		return -1;
+	s = &f->sock[ref.idx];
+	if (s->gen != ref.gen || s->fd < 0)
+		return -1;
+	s->armed = false;
+	return ref.idx;
+}
