@@ -52,6 +52,7 @@ CASES = [
     ("rr latency ns->host", 1500, "latency", []),
     # a 1-byte datagram each way, one at a time
     ("udp rr latency ns->host", 1500, "udp-latency", []),
+    ("fwd udp rr latency", 1500, "fwd-udp-latency", []),
     # how long the loop makes others wait while it moves a bulk transfer
     # (iperf3 -P4) through a forward or out of the namespace: an API call,
     # a new connection through a forward (1 byte each way), a ping from
@@ -70,6 +71,7 @@ UNITS = {"iperf": ("Gbit/s", "CPU s/GB"), "fwd": ("Gbit/s", "CPU s/GB"),
          "connrate-out": ("conn/s", "CPU ms/1k conn"),
          "latency": ("p50 us", "p99 us"),
          "udp-latency": ("p50 us", "p99 us"),
+         "fwd-udp-latency": ("p50 us", "p99 us"),
          "probe": ("p50 ms", "p99 ms")}
 TCP_RR = os.environ.get("TCP_RR") or os.path.join(
     os.path.dirname(S4), "bench", "tcp_rr")
@@ -77,7 +79,8 @@ RK = "rootlesskit"  # pseudo-binary: rootlesskit's builtin port driver
 PASTA = "pasta"     # pseudo-binary: passt's pasta
 VETH = "veth"       # pseudo-binary: a veth pair, the kernel's ceiling
 FWDS = ((15201, 5201), (15202, 5202))  # host port -> iperf3, tcp_rr inside
-UDP_FWDS = ((15201, 5201),)  # iperf3 -u: its control connection is TCP
+# iperf3 -u (its control connection is TCP), tcp_rr's UDP echo
+UDP_FWDS = ((15201, 5201), (15202, 5202))
 # pasta wants a host interface with a default route to copy: a veth pair
 # whose far end nobody answers, inside the isolated namespace
 EXT, EXT_GW = "198.51.100.1/25", "198.51.100.126"
@@ -336,9 +339,15 @@ def run_case(d, t, kind, extra, secs, cpu_of):
         cpu = used()
         return rate, (cpu * 1e3 / (rate * secs / 1e3) if cpu is not None
                       else None)
-    if kind in ("latency", "udp-latency"):
-        r = t.run([TCP_RR, kind, d.host, "5202", str(2000 * secs)],
-                  timeout=secs * 10 + 60)
+    if kind in ("latency", "udp-latency", "fwd-udp-latency"):
+        if kind == "fwd-udp-latency":
+            addr, port = d.fwd_addr(5202)
+            r = subprocess.run([TCP_RR, "udp-latency", addr, str(port),
+                                str(2000 * secs)], capture_output=True,
+                               text=True, timeout=secs * 10 + 60)
+        else:
+            r = t.run([TCP_RR, kind, d.host, "5202", str(2000 * secs)],
+                      timeout=secs * 10 + 60)
         if r.returncode != 0:
             return None
         v = dict(kv.split("=") for kv in r.stdout.split())

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* dgram.c - batches of whole datagrams (see dgram.h). */
 #include <errno.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,8 @@
 #include "../fdlimit.h"
 #include "../log.h"
 #include "dgram.h"
+
+enum { GSO_MAX_BYTES = 60000 }; /* one UDP payload, with room to spare */
 
 int dgram_init(struct dgram_batch *b)
 {
@@ -62,33 +65,87 @@ socklen_t dgram_addrlen(const struct sockaddr_storage *a)
 					: sizeof(struct sockaddr_in);
 }
 
+/* where the run of datagrams from @j that may go as one ends */
+static int gso_run(const struct dgram_batch *b, int j, int to)
+{
+	size_t size = b->m[j].msg_len, total = size;
+	int k = j + 1;
+
+	while (size && k < to && b->m[k].msg_len <= size &&
+	       total + b->m[k].msg_len <= GSO_MAX_BYTES) {
+		total += b->m[k].msg_len;
+		if (b->m[k++].msg_len < size)
+			break; /* a shorter one ends it */
+	}
+	return k;
+}
+
+/* message @r: datagrams @j to @k - 1 of the batch, to @dest */
+static void put_run(struct dgram_batch *b, int r, int j, int k,
+		    const struct sockaddr_storage *dest)
+{
+	struct msghdr *mh = &b->out[r].msg_hdr;
+
+	*mh = (struct msghdr){ .msg_iov = &b->iov[j], .msg_iovlen = k - j };
+	if (dest) {
+		mh->msg_name = (void *)dest;
+		mh->msg_namelen = dgram_addrlen(dest);
+	}
+	if (k - j > 1) {
+		struct cmsghdr *c = (struct cmsghdr *)b->gso[r].buf;
+
+		c->cmsg_level = SOL_UDP;
+		c->cmsg_type = UDP_SEGMENT;
+		c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+		*(uint16_t *)CMSG_DATA(c) = b->m[j].msg_len;
+		mh->msg_control = c;
+		mh->msg_controllen = CMSG_SPACE(sizeof(uint16_t));
+	}
+}
+
 void dgram_send(struct dgram_batch *b, int fd, int from, int to,
 		const struct sockaddr_storage *dest, dgram_refused_fn refused,
 		void *opaque)
 {
-	for (int j = from; j < to; j++) {
-		b->iov[j].iov_len = b->m[j].msg_len;
-		b->m[j].msg_hdr = (struct msghdr){ .msg_iov = &b->iov[j],
-						   .msg_iovlen = 1 };
-		if (dest) {
-			b->m[j].msg_hdr.msg_name = (void *)dest;
-			b->m[j].msg_hdr.msg_namelen = dgram_addrlen(dest);
-		}
-	}
-	while (from < to) {
-		int k = sendmmsg(fd, b->m + from, to - from, MSG_DONTWAIT);
+	int first[DGRAM_BATCH + 1], runs = 0, r = 0;
 
-		if (k >= 0) {
-			from += k;
+	for (int j = from; j < to; j++)
+		b->iov[j].iov_len = b->m[j].msg_len;
+	for (int j = from; j < to; j = first[++runs]) {
+		first[runs] = j;
+		first[runs + 1] = b->gso_off ? j + 1 : gso_run(b, j, to);
+		put_run(b, runs, j, first[runs + 1], dest);
+	}
+	first[runs] = to;
+	while (r < runs) {
+		int n = sendmmsg(fd, b->out + r, runs - r, MSG_DONTWAIT);
+
+		if (n >= 0) {
+			r += n;
 			continue;
 		}
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN || errno == ENOBUFS)
 			return;
+		if (first[r + 1] - first[r] > 1 &&
+		    (errno == EINVAL || errno == EIO)) {
+			/* no GSO this way: the rest a datagram at a time */
+			b->gso_off = true;
+			dgram_send(b, fd, first[r], to, dest, refused, opaque);
+			b->gso_off = false;
+			return;
+		}
+		/* the peer's error, pending since an earlier datagram: the
+		 * first of the run takes it, the rest go on */
 		if (refused)
-			refused(opaque, from, errno);
-		from++;
+			refused(opaque, first[r], errno);
+		if (first[r + 1] - first[r] > 1) {
+			dgram_send(b, fd, first[r] + 1, to, dest, refused,
+				   opaque);
+			return;
+		}
+		r++;
 	}
 }
 

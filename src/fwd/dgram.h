@@ -26,6 +26,13 @@ struct dgram_batch {
 		char buf[CMSG_SPACE(sizeof(struct sockaddr_in6))];
 		struct cmsghdr align;
 	} ctl[DGRAM_BATCH]; /* each one's original destination */
+	/* dgram_send()'s: a run of datagrams per message, with its GSO size */
+	struct mmsghdr out[DGRAM_BATCH];
+	union {
+		char buf[CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr align;
+	} gso[DGRAM_BATCH];
+	bool gso_off; /* dgram_send() is going a datagram at a time */
 	/* DGRAM_BATCH * DGRAM_MAX of malloc()ed memory: only what
 	 * datagrams fill becomes resident */
 	uint8_t *data;
@@ -68,7 +75,13 @@ typedef void (*dgram_refused_fn)(void *opaque, int j, int err);
  *		skipped; NULL to skip it silently
  * @opaque:	for @refused
  *
- * A full queue (EAGAIN, ENOBUFS) drops the rest, as UDP may.
+ * A run of datagrams of one length (the last may be shorter) goes in one
+ * message with UDP_SEGMENT: the kernel routes, filters and tracks it once
+ * and cuts it where it delivers it. A run the route cannot take (EINVAL,
+ * EIO: no checksum offload, an MTU below the length) goes again a datagram
+ * at a time. The peer's error, pending from an earlier datagram, is the
+ * first datagram's (@refused); the rest go on. A full queue (EAGAIN,
+ * ENOBUFS) drops the rest, as UDP may.
  */
 void dgram_send(struct dgram_batch *b, int fd, int from, int to,
 		const struct sockaddr_storage *dest, dgram_refused_fn refused,
