@@ -124,12 +124,25 @@ def mem_kib(pid, file, field):
 
 
 def api(sock, req):
-    s = socket.socket(socket.AF_UNIX)
-    s.connect(sock)
-    s.sendall(json.dumps(req).encode())
-    out = json.loads(s.recv(4096))
-    s.close()
-    return out
+    """One request; its answer, however long, or {"error": ...} if none
+    whole comes within 10 s"""
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(10)
+        s.connect(sock)
+        s.sendall(json.dumps(req).encode())
+        data = b""
+        while True:
+            try:
+                return json.loads(data)
+            except ValueError:
+                pass
+            try:
+                more = s.recv(65536)
+            except socket.timeout:
+                more = b""
+            if not more:
+                return {"error": f"no whole answer ({len(data)} bytes)"}
+            data += more
 
 
 class LoopbackForwards:

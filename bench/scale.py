@@ -5,7 +5,8 @@ side by side with slirp4netns 1.2.0. Everything runs inside a namespace
 made for it; clients and servers are bench/conns and bench/tcp_rr.
 
 Usage: scale.py [--held N] [--churn N] [--outbound N] [--flows N]
-                [--limit FDS] [--secs S] [--out DIR] [BINARY]...
+                [--forwards N] [--limit FDS] [--secs S] [--out DIR]
+                [BINARY]...
 
 For each binary, one forwarder with RLIMIT_NOFILE at --limit (20,000:
 this machine's hard limit) and a TCP forward 127.0.0.1:15202 -> tcp_rr's
@@ -22,6 +23,10 @@ echo in the namespace:
             127.0.0.1:15202 -> the same echo, all at once, each asked
             twice: how many answered each round, lost, p99, the
             forwarder's fds and RSS per flow, an API call meanwhile
+  forwards  --forwards TCP forwards added one by one (127.0.0.1:20000
+            and up -> the echo), each then carrying a connection (16
+            bytes echoed): add_hostfwd p50/p99, list_hostfwd of them all,
+            how many carried their connection, remove_hostfwd p50
 A slower binary stops opening after --secs per step; its counts say so.
 A count of 0 skips its step.
 Default binaries: this build and /usr/bin/slirp4netns.
@@ -130,6 +135,51 @@ def udp_flows(d, n, secs):
     return out
 
 
+def forwards(d, n):
+    def timed(req):
+        t0 = time.monotonic()
+        try:
+            r = api(d.sock, req)
+        except OSError as e:  # a full backlog: it stopped accepting
+            r = {"error": str(e)}
+        return (time.monotonic() - t0) * 1e3, r
+
+    adds, ids = [], []
+    for i in range(n):
+        ms, r = timed({"execute": "add_hostfwd", "arguments": {
+            "proto": "tcp", "host_addr": "127.0.0.1", "host_port": 20000 + i,
+            "guest_port": 5202}})
+        if "return" not in r:
+            break
+        adds.append(ms)
+        ids.append(r["return"]["id"])
+    carried = missed = 0
+    for i in range(len(ids)):
+        try:
+            ok = tcp_roundtrip("127.0.0.1", 20000 + i, b"x" * 16,
+                               timeout=5) == b"x" * 16
+        except OSError:
+            ok = False
+        carried += ok
+        missed = 0 if ok else missed + 1
+        if missed == 5:
+            break  # the forwarder has stopped answering
+    list_ms, r = timed({"execute": "list_hostfwd"})
+    listed = len(r.get("entries", []))
+    removes = []
+    for i in ids:
+        ms, r = timed({"execute": "remove_hostfwd", "arguments": {"id": i}})
+        if "return" not in r:
+            break
+        removes.append(ms)
+    q = lambda v, p: round(sorted(v)[min(len(v) - 1, len(v) * p // 100)], 2) \
+        if v else None  # noqa: E731
+    return {"asked": n, "added": len(ids), "add p50 ms": q(adds, 50),
+            "add p99 ms": q(adds, 99), "carried a connection": carried,
+            "list ms": round(list_ms, 2), "listed": listed,
+            "removed": len(removes), "remove p50 ms": q(removes, 50)}
+
+
 def one(b, a):
     d = Slirp(b)
     t = d.up(1500)
@@ -143,7 +193,8 @@ def one(b, a):
              ("outbound held", a.outbound,
               lambda: outbound_held(d, t, a.outbound, a.secs)),
              ("UDP flows fwd", a.flows,
-              lambda: udp_flows(d, a.flows, a.secs)))
+              lambda: udp_flows(d, a.flows, a.secs)),
+             ("forwards", a.forwards, lambda: forwards(d, a.forwards)))
     out = {name: step() for name, n, step in steps if n}  # 0: skipped
     srv.kill()
     srv.wait()
@@ -157,6 +208,7 @@ def main():
     ap.add_argument("--churn", type=int, default=1000000)
     ap.add_argument("--outbound", type=int, default=2000)
     ap.add_argument("--flows", type=int, default=10000)
+    ap.add_argument("--forwards", type=int, default=1000)
     ap.add_argument("--limit", type=int, default=20000)
     ap.add_argument("--secs", type=float, default=300)
     ap.add_argument("--out", default="")
@@ -182,8 +234,8 @@ def main():
         rows += [(s, k) for s, v in r.items() for k in v
                  if (s, k) not in rows]
     text = [f"fd limit {limit}; held {a.held}, churn {a.churn}, outbound "
-            f"{a.outbound}, UDP flows {a.flows}, at most {a.secs:g} s per "
-            "step", "",
+            f"{a.outbound}, UDP flows {a.flows}, forwards {a.forwards}, at "
+            f"most {a.secs:g} s per step", "",
             "| step | figure | " + " | ".join(label(b) for b in bins) + " |",
             "|---" * (len(bins) + 2) + "|"]
     for s, k in rows:
