@@ -103,20 +103,18 @@ static void put_run(struct dgram_batch *b, int r, int j, int k,
 	}
 }
 
-void dgram_send(struct dgram_batch *b, int fd, int from, int to,
-		const struct sockaddr_storage *dest, dgram_refused_fn refused,
-		void *opaque)
+/* dgram_send(), with runs as one message only if @gso */
+static void send_runs(struct dgram_batch *b, int fd, int from, int to,
+		      const struct sockaddr_storage *dest,
+		      dgram_refused_fn refused, void *opaque, bool gso)
 {
 	int first[DGRAM_BATCH + 1], runs = 0, r = 0;
 
-	for (int j = from; j < to; j++)
-		b->iov[j].iov_len = b->m[j].msg_len;
 	for (int j = from; j < to; j = first[++runs]) {
 		first[runs] = j;
-		first[runs + 1] = b->gso_off ? j + 1 : gso_run(b, j, to);
+		first[runs + 1] = gso ? gso_run(b, j, to) : j + 1;
 		put_run(b, runs, j, first[runs + 1], dest);
 	}
-	first[runs] = to;
 	while (r < runs) {
 		int n = sendmmsg(fd, b->out + r, runs - r, MSG_DONTWAIT);
 
@@ -131,9 +129,8 @@ void dgram_send(struct dgram_batch *b, int fd, int from, int to,
 		if (first[r + 1] - first[r] > 1 &&
 		    (errno == EINVAL || errno == EIO)) {
 			/* no GSO this way: the rest a datagram at a time */
-			b->gso_off = true;
-			dgram_send(b, fd, first[r], to, dest, refused, opaque);
-			b->gso_off = false;
+			send_runs(b, fd, first[r], to, dest, refused, opaque,
+				  false);
 			return;
 		}
 		/* the peer's error, pending since an earlier datagram: the
@@ -141,12 +138,21 @@ void dgram_send(struct dgram_batch *b, int fd, int from, int to,
 		if (refused)
 			refused(opaque, first[r], errno);
 		if (first[r + 1] - first[r] > 1) {
-			dgram_send(b, fd, first[r] + 1, to, dest, refused,
-				   opaque);
+			send_runs(b, fd, first[r] + 1, to, dest, refused,
+				  opaque, gso);
 			return;
 		}
 		r++;
 	}
+}
+
+void dgram_send(struct dgram_batch *b, int fd, int from, int to,
+		const struct sockaddr_storage *dest, dgram_refused_fn refused,
+		void *opaque)
+{
+	for (int j = from; j < to; j++)
+		b->iov[j].iov_len = b->m[j].msg_len;
+	send_runs(b, fd, from, to, dest, refused, opaque, true);
 }
 
 /* ---------------------------------------------------------------- flows */

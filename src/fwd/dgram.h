@@ -32,7 +32,6 @@ struct dgram_batch {
 		char buf[CMSG_SPACE(sizeof(uint16_t))];
 		struct cmsghdr align;
 	} gso[DGRAM_BATCH];
-	bool gso_off; /* dgram_send() is going a datagram at a time */
 	/* DGRAM_BATCH * DGRAM_MAX of malloc()ed memory: only what
 	 * datagrams fill becomes resident */
 	uint8_t *data;

@@ -94,11 +94,15 @@ static int slirp_add(void *o, unsigned fl, const struct sockaddr *host,
 			     : fwd_splice_add(c->splice, host, hlen, guest,
 					      glen);
 
-		/* the API's answer is upstream's fixed string: say why here */
-		if (rc < 0 && !(udp && rc == -EOPNOTSUPP && !(fl & FWD_ASKED)))
-			log_warn("add_hostfwd: %s", strerror(-rc));
-		if (rc != -EOPNOTSUPP || !udp || (fl & FWD_ASKED))
+		bool to_slirp = udp && rc == -EOPNOTSUPP && !(fl & FWD_ASKED);
+
+		if (!to_slirp) {
+			/* the API's answer is upstream's fixed string: say
+			 * why here */
+			if (rc < 0)
+				log_warn("add_hostfwd: %s", strerror(-rc));
 			return rc;
+		}
 		fl &= ~FWD_SPLICE; /* libslirp's, then */
 	}
 	fd = next_fd(c->sigfd);

@@ -234,12 +234,26 @@ static int flow_new(struct fwd_udp *u, const struct flow_key *k, unsigned li,
 	return i;
 }
 
-/* The flow of datagram @j from listener @li, made if new; -1: dropped */
-static int flow_of(struct fwd_udp *u, unsigned li, int j, int64_t now)
+/* Did datagrams @j - 1 and @j of the batch come from the same client? */
+static bool same_client(const struct dgram_batch *b, int j)
+{
+	socklen_t len = b->m[j].msg_hdr.msg_namelen;
+
+	return j > 0 && len == b->m[j - 1].msg_hdr.msg_namelen &&
+	       !memcmp(&b->name[j], &b->name[j - 1], len);
+}
+
+/* The flow of datagram @j from listener @li, made if new; -1: dropped.
+ * A burst from one client is looked up once. */
+static int flow_of(struct fwd_udp *u, unsigned li, int j, int prev,
+		   int64_t now)
 {
 	const struct sockaddr_storage *client = &u->b.name[j];
 	struct flow_key k;
 	int i;
+
+	if (same_client(&u->b, j))
+		return prev;
 
 	if (flowtab_key(&k, client, &u->ls[li].host) < 0)
 		return -1;
@@ -274,7 +288,7 @@ static void from_clients(struct fwd_udp *u, unsigned li)
 		if (n == -EAGAIN)
 			break;
 		for (int j = 0; j < n; j++)
-			flow[j] = flow_of(u, li, j, now);
+			flow[j] = flow_of(u, li, j, j ? flow[j - 1] : -1, now);
 		/* a run of one flow's datagrams: one sendmmsg() */
 		for (int j = 0, k; j < n; j = k) {
 			for (k = j + 1; k < n && flow[k] == flow[j]; k++)

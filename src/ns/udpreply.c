@@ -182,8 +182,3 @@ void udpreply_remove(struct udpreply *u)
 		nft_delete(&u->nft);
 	u->installed = false;
 }
-
-void udpreply_close(struct udpreply *u)
-{
-	nft_close(&u->nft);
-}

@@ -45,6 +45,5 @@ void udpreply_open(struct udpreply *u, uint32_t mark, const char *tapname,
  */
 int udpreply_install(struct udpreply *u, bool ipv6);
 void udpreply_remove(struct udpreply *u);
-void udpreply_close(struct udpreply *u);
 
 #endif

@@ -345,7 +345,7 @@ def lost_fin(sock, local):
     peer is gone? Its peer's FIN met the kernel's own race: a socket
     turning into a timewait one during close() is briefly in no lookup
     table, so the FIN is answered with a reset that the peer takes and
-    the closed socket never sees (Linux before 6.19, without anyone in
+    the closed socket never sees (seen on 6.18; without anyone in
     between: a tcp_rr echo churned with "half" on lo leaves a few per
     100,000, and counts one TcpOutRsts each). A peer that never sent its
     FIN would still be there, in CLOSE_WAIT."""
