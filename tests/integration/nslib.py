@@ -340,9 +340,11 @@ def settled_fd_count(pid, still=2.5, secs=30):
 HALF_CLOSED = ("FIN-WAIT-2", "CLOSE-WAIT", "LAST-ACK")
 
 
-def lost_fin(sock, local):
+def lost_fin(sock, pairs):
     """Is sock (an ss -Htano row, split) a closed socket in FIN_WAIT2 whose
-    peer is gone? Its peer's FIN met the kernel's own race: a socket
+    peer is gone (no socket with its addresses the other way round in
+    pairs, the (local, peer) of every socket: a listener shares the
+    peer's local address, so addresses alone would not do)? Its peer's FIN met the kernel's own race: a socket
     turning into a timewait one during close() is briefly in no lookup
     table, so the FIN is answered with a reset that the peer takes and
     the closed socket never sees (seen on 6.18; without anyone in
@@ -350,7 +352,7 @@ def lost_fin(sock, local):
     100,000, and counts one TcpOutRsts each). A peer that never sent its
     FIN would still be there, in CLOSE_WAIT."""
     return sock[0] == "FIN-WAIT-2" and "timer:(timewait" in " ".join(sock) \
-        and sock[4] not in local
+        and (sock[4], sock[3]) not in pairs
 
 
 def half_closed(t):
@@ -361,10 +363,10 @@ def half_closed(t):
     for run in (subprocess.run, t.run):
         r = run(["ss", "-Htano"], capture_output=True, text=True)
         socks = [line.split() for line in r.stdout.splitlines()]
-        local = {sock[3] for sock in socks if len(sock) > 4}
+        pairs = {(sock[3], sock[4]) for sock in socks if len(sock) > 4}
         for sock in socks:
             if len(sock) > 4 and sock[0] in HALF_CLOSED and \
-                    not lost_fin(sock, local):
+                    not lost_fin(sock, pairs):
                 out[sock[0]] = out.get(sock[0], 0) + 1
     return out
 
