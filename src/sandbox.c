@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
+#include <linux/if_tun.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -339,6 +340,10 @@ int seccomp_helper_apply(struct err *e)
 	if (!rc)
 		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
 				      SCMP_A0(SCMP_CMP_EQ, AF_INET6));
+	/* a persistent TAP's offloads off again as it goes (helper.c) */
+	if (!rc)
+		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+				      SCMP_A1(SCMP_CMP_EQ, TUNSETOFFLOAD));
 	/* (libseccomp takes one comparison per argument and rule) */
 	for (int fam = 0; fam < AF_MAX && !rc; fam++)
 		if (fam != AF_INET && fam != AF_INET6)

@@ -29,12 +29,15 @@
  * cannot tell.
  */
 #include <errno.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -252,6 +255,13 @@ void helper_serve(int sock, struct helper_rules *r)
 	/* first: they need the mark's route */
 	tproxy_remove(&r->p);
 	udpreply_remove(&r->u);
+	/* the offloads tap_open() set stay with a persistent TAP: the next
+	 * forwarder to attach without a virtio-net header (slirp4netns)
+	 * would read frames with their checksums not done, and drop them */
+	if (r->persistent_tap >= 0) {
+		ioctl(r->persistent_tap, TUNSETOFFLOAD, 0);
+		close(r->persistent_tap);
+	}
 	transparent_remove(&r->t);
 }
 
@@ -294,6 +304,14 @@ static int bess_accept(const char *path, int *lfd, struct err *e)
 	return fd;
 }
 
+/* Does the TAP outlive us? (RootlessKit makes its own, persistent) */
+static bool tap_persistent(int fd)
+{
+	struct ifreq ifr = { 0 };
+
+	return ioctl(fd, TUNGETIFF, &ifr) == 0 && (ifr.ifr_flags & IFF_PERSIST);
+}
+
 /**
  * helper_main() - The helper's life: namespaces, TAP, fd, then serve
  * @o:		options
@@ -302,7 +320,8 @@ static int bess_accept(const char *path, int *lfd, struct err *e)
 static _Noreturn void helper_main(const struct opts *o, int sock)
 {
 	const char *name = o->tapname;
-	struct helper_rules r = { .q = { .nl = NULL, .chan = -1 } };
+	struct helper_rules r = { .q = { .nl = NULL, .chan = -1 },
+				  .persistent_tap = -1 };
 	struct err e = { 0 };
 	char one = '1';
 	int fd, lfd = -1;
@@ -326,6 +345,7 @@ static _Noreturn void helper_main(const struct opts *o, int sock)
 	}
 	if (o->target_type != TARGET_BESS) {
 		transparent_open(&r.t);
+		r.persistent_tap = tap_persistent(fd) ? dup(fd) : -1;
 		tproxy_open(&r.p, o);
 		synq_open(&r.q, o);
 		udpreply_open(&r.u, o->forward_fwmark, o->tapname,

@@ -137,6 +137,8 @@ struct helper_rules {
 	struct tproxy p;      /* outbound kernel path */
 	struct synq q;	      /* the SYN queue, passed on */
 	struct udpreply u;    /* UDP forwards' answers */
+	int persistent_tap;   /* a persistent TAP's fd, to undo what we set
+			       * on it as we go; else -1 */
 };
 
 /* Inside the helper: answer requests on @sock, and pass the SYN queue

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""A persistent tap0 made beforehand (rootlesskit), path mode, tapfd mode,
-and refusing our own network namespace."""
+"""A persistent tap0 made beforehand (rootlesskit), left as we found it
+(offloads off, however we end), path mode, tapfd mode, and refusing our
+own network namespace."""
 import ctypes
 import fcntl
 import struct
@@ -31,6 +32,20 @@ traffic(t, "persistent tap0")
 f.finish()
 check(t.sh("ip link show tap0", check=False).returncode == 0,
       "the persistent tap0 outlives us")
+# we turned its offloads on: a reader without a virtio-net header
+# (slirp4netns) would get frames with their checksums not done
+check(t.peer("tap-offloads", "tap0") == "csum=0 tso=0",
+      "and its offloads are off again")
+f = start(["--enable-seccomp"], t)
+check(t.peer("tap-offloads", "tap0") == "csum=1 tso=1", "ours: offloads on")
+f.proc.kill()
+f.proc.wait()
+for _ in range(50):
+    if t.peer("tap-offloads", "tap0") == "csum=0 tso=0":
+        break
+    time.sleep(0.1)
+check(t.peer("tap-offloads", "tap0") == "csum=0 tso=0",
+      "killed (and the helper under seccomp): off again")
 t.close()
 
 # path mode: the netns file, as podman and buildah pass it
