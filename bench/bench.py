@@ -64,6 +64,10 @@ CASES = [
     ("ping idle", 65520, "probe", [None, "ping"]),
     ("ping under fwd -P4", 65520, "probe", ["fwd", "ping"]),
     ("ping under ns->host -P4", 65520, "probe", ["out", "ping"]),
+    # DNS through the DNS address to a resolver on the host's loopback
+    # (bench/dnsq): 32 queries in flight, then one at a time
+    ("dns queries/s", 1500, "dns-rate", ["32"]),
+    ("dns latency", 1500, "dns-latency", ["1"]),
 ]
 UNITS = {"iperf": ("Gbit/s", "CPU s/GB"), "fwd": ("Gbit/s", "CPU s/GB"),
          "bridged": ("Gbit/s", "CPU s/GB"),
@@ -72,9 +76,12 @@ UNITS = {"iperf": ("Gbit/s", "CPU s/GB"), "fwd": ("Gbit/s", "CPU s/GB"),
          "latency": ("p50 us", "p99 us"),
          "udp-latency": ("p50 us", "p99 us"),
          "fwd-udp-latency": ("p50 us", "p99 us"),
-         "probe": ("p50 ms", "p99 ms")}
+         "probe": ("p50 ms", "p99 ms"),
+         "dns-rate": ("q/s", "p50 us"),
+         "dns-latency": ("p50 us", "p99 us")}
 TCP_RR = os.environ.get("TCP_RR") or os.path.join(
     os.path.dirname(S4), "bench", "tcp_rr")
+DNSQ = os.path.join(os.path.dirname(TCP_RR), "dnsq")
 RK = "rootlesskit"  # pseudo-binary: rootlesskit's builtin port driver
 PASTA = "pasta"     # pseudo-binary: passt's pasta
 VETH = "veth"       # pseudo-binary: a veth pair, the kernel's ceiling
@@ -164,6 +171,7 @@ class Slirp(LoopbackForwards):
         self.extra = [self.FLAGS[p] for p in plus]
         self.path, _, self.mode = spec.partition(":")
         self.host = "10.0.2.2"
+        self.dns = "10.0.2.3"
 
     def up(self, mtu):
         self.t = Netns("bench")
@@ -329,6 +337,15 @@ def run_case(d, t, kind, extra, secs, cpu_of):
     seconds so far (None without one). Returns the result pair."""
     if kind == "probe":
         return run_probe(d, t, *extra, secs)
+    if kind in ("dns-rate", "dns-latency"):
+        r = t.run([DNSQ, "run", d.dns, str(secs), extra[0]],
+                  timeout=secs + 60)
+        if r.returncode != 0:
+            return None
+        v = dict(kv.split("=") for kv in r.stdout.split())
+        if kind == "dns-rate":
+            return float(v["qps"]), float(v["p50_us"])
+        return float(v["p50_us"]), float(v["p99_us"])
     c0 = cpu_of()
     used = lambda: (cpu_of() - c0) if c0 is not None else None  # noqa: E731
     if kind == "fwd":
@@ -436,7 +453,10 @@ def host_side():
                              preexec_fn=die_with_parent),
             subprocess.Popen([TCP_RR, "server", "5202"],
                              stdout=subprocess.DEVNULL,
+                             preexec_fn=die_with_parent),
+            subprocess.Popen([DNSQ, "server", "127.0.0.1"],
                              preexec_fn=die_with_parent)]
+    resolv_conf("127.0.0.1")
     time.sleep(0.5)
     return srvs
 
@@ -451,6 +471,9 @@ def measure(cases, bins, rounds, secs, rk):
             unit, unit2 = UNITS[kind]
             for b in order:
                 if b == RK and kind not in ("fwd", "connrate"):
+                    continue
+                # pasta and a veth have no DNS address of their own
+                if b in (PASTA, VETH) and kind.startswith("dns"):
                     continue
                 r = one(b, mtu, kind, extra, secs, rk, name)
                 if r:

@@ -9,6 +9,7 @@
 #include <slirp/libslirp.h>
 
 #include "api/api.h"
+#include "dns/dns.h"
 #include "fwd/fwd.h"
 #include "fwd/splice.h"
 #include "fwd/udp.h"
@@ -33,6 +34,7 @@ struct ctx {
 	struct fwd_udp *udp;	   /* and UDP's */
 	struct bypass *bypass;	   /* outbound TCP's, NULL if on libslirp */
 	struct udp_out *udp_out;   /* outbound UDP's (idle on libslirp) */
+	struct dns *dns;	   /* NULL where libslirp answers DNS */
 	struct api *api; /* NULL without --api-socket */
 	Slirp *slirp;
 

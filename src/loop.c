@@ -140,6 +140,7 @@ int loop_init(struct ctx *c, int tapfd, struct err *e)
 	c->udp_out = udp_out_new(c->ring, c->timers, &c->helper, c->o);
 	if (!c->fwd || !c->splice || !c->udp || !c->udp_out)
 		return err_set(e, -ENOMEM, "out of memory");
+	c->dns = dns_new(c->ring, c->timers, &c->helper, c->o);
 	if (c->o->api_socket) {
 		c->api = api_new(c->ring, c->timers, c->o, c->fwd, c->splice,
 				 e);
@@ -201,6 +202,9 @@ static void dispatch(struct ctx *c, const struct ring_cqe *cqe)
 	case RING_UDP_OUT_LISTEN:
 	case RING_UDP_OUT_FLOW:
 		udp_out_complete(c->udp_out, cqe->ref, cqe->res);
+		break;
+	case RING_DNS:
+		dns_complete(c->dns, cqe->ref, cqe->res);
 		break;
 	case RING_NUM_TYPES:
 	default:
@@ -270,6 +274,8 @@ void loop_cleanup(struct ctx *c)
 	c->udp = NULL;
 	udp_out_free(c->udp_out);
 	c->udp_out = NULL;
+	dns_free(c->dns);
+	c->dns = NULL;
 	/* the ring goes before the buffers its operations point into */
 	ring_free(c->ring);
 	c->ring = NULL;

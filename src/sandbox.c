@@ -235,12 +235,15 @@ int sandbox_apply(const struct opts *o, struct err *e)
 int sandbox_helper_apply(struct err *e)
 {
 	/* CAP_NET_RAW: outbound UDP's ICMP errors and answers go to the
-	 * guest by a raw socket in the namespace (fwd/udp_out.c); its root
-	 * holds that power over the namespace already */
-	const cap_value_t keep[] = { CAP_NET_ADMIN, CAP_NET_RAW };
+	 * guest by a raw socket in the namespace (fwd/udp_out.c);
+	 * CAP_NET_BIND_SERVICE: the DNS forwarder's sockets at port 53 of
+	 * the DNS address (dns/dns.c). The namespace's root holds these
+	 * powers over it already */
+	const cap_value_t keep[] = { CAP_NET_ADMIN, CAP_NET_RAW,
+				     CAP_NET_BIND_SERVICE };
 	int rc = empty_root(e);
 
-	return rc ? rc : drop_caps(keep, 2, e);
+	return rc ? rc : drop_caps(keep, ARRAY_SIZE(keep), e);
 }
 
 static const char *const denied[] = {

@@ -94,6 +94,31 @@ ssize_t fd_recv(int sock, void *buf, size_t len, int *fd)
 	return n;
 }
 
+enum { BOUND_RCVBUF = 8 << 20 };
+
+/* bind to req->src, local or not: transparent, so that it may also send
+ * from there (IP_FREEBIND binds, but the route of a datagram from an
+ * address that is not local fails); a datagram socket's receive buffer
+ * holds a burst (the DNS forwarder's, a few thousand queries) */
+static int bind_free(int fd, const struct helper_req *req)
+{
+	int one = 1, buf = BOUND_RCVBUF;
+
+	if ((req->family == AF_INET6
+		     ? setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &one,
+				  sizeof(one))
+		     : setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one,
+				  sizeof(one))) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
+		return -1;
+	/* (beyond rmem_max only with CAP_NET_ADMIN where it counts: the
+	 * host's user namespace, so rarely) */
+	if ((req->type & 0xf) == SOCK_DGRAM &&
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+	return bind(fd, (const struct sockaddr *)&req->src, req->srclen);
+}
+
 /**
  * make_socket() - HELPER_SOCKET: a socket, transparent and bound if asked
  * @req:	the request
@@ -118,14 +143,38 @@ static int make_socket(const struct helper_req *req)
 			   : setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one,
 					sizeof(one))) < 0))
 		rc = -errno;
-	else if (req->srclen &&
-		 bind(fd, (const struct sockaddr *)&req->src, req->srclen) < 0)
+	else if (req->srclen && bind_free(fd, req) < 0)
 		rc = -errno;
 	if (rc < 0) {
 		close(fd);
 		return rc;
 	}
 	return fd;
+}
+
+/* HELPER_DNS_ROUTE: what goes to req->src's address, port 53, to the
+ * socket there (see helper_dns_route()) */
+static int dns_route(struct helper_rules *r, const struct helper_req *req)
+{
+	const struct sockaddr_in *a4 = (const void *)&req->src;
+	const struct sockaddr_in6 *a6 = (const void *)&req->src;
+	int f = req->src.ss_family, rc;
+	const void *addr = f == AF_INET6 ? (const void *)&a6->sin6_addr
+					 : (const void *)&a4->sin_addr;
+
+	if (!r)
+		return -ENOTSUP;
+	if (f != AF_INET && f != AF_INET6)
+		return -EINVAL;
+	if (r->tap_ifindex)
+		return transparent_local_route(&r->t, f, addr,
+					       r->tap_ifindex);
+	/* marked packets go through lo: not while it is down (RootlessKit
+	 * brings it up after we are ready) */
+	if (!transparent_lo_up(&r->t))
+		return -ENETDOWN;
+	rc = transparent_install(&r->t, req->mark, req->table, req->count);
+	return rc < 0 ? rc : dnsmark_install(&r->dm, f, addr);
 }
 
 /**
@@ -182,6 +231,8 @@ static void answer(int sock, const struct helper_req *req, int rfd,
 		rep.err = t ? transparent_install(t, req->mark, req->table,
 						  req->family == AF_INET6)
 			    : -ENOTSUP;
+	} else if (req->op == HELPER_DNS_ROUTE) {
+		rep.err = dns_route(r, req);
 	} else if (req->op == HELPER_UDP_REPLY) {
 		rep.err = r ? udpreply_install(&r->u, req->family == AF_INET6)
 			    : -ENOTSUP;
@@ -255,6 +306,7 @@ void helper_serve(int sock, struct helper_rules *r)
 	/* first: they need the mark's route */
 	tproxy_remove(&r->p);
 	udpreply_remove(&r->u);
+	dnsmark_remove(&r->dm);
 	/* the offloads tap_open() set stay with a persistent TAP: the next
 	 * forwarder to attach without a virtio-net header (slirp4netns)
 	 * would read frames with their checksums not done, and drop them */
@@ -312,6 +364,17 @@ static bool tap_persistent(int fd)
 	return ioctl(fd, TUNGETIFF, &ifr) == 0 && (ifr.ifr_flags & IFF_PERSIST);
 }
 
+/* The TAP's index, or 0 if it is persistent: a route on it would outlive
+ * us */
+static int tap_ifindex(int fd)
+{
+	struct ifreq ifr = { 0 };
+
+	if (tap_persistent(fd) || ioctl(fd, TUNGETIFF, &ifr) < 0)
+		return 0;
+	return (int)if_nametoindex(ifr.ifr_name);
+}
+
 /**
  * helper_main() - The helper's life: namespaces, TAP, fd, then serve
  * @o:		options
@@ -345,11 +408,13 @@ static _Noreturn void helper_main(const struct opts *o, int sock)
 	}
 	if (o->target_type != TARGET_BESS) {
 		transparent_open(&r.t);
+		r.tap_ifindex = tap_ifindex(fd);
 		r.persistent_tap = tap_persistent(fd) ? dup(fd) : -1;
 		tproxy_open(&r.p, o);
 		synq_open(&r.q, o);
 		udpreply_open(&r.u, o->forward_fwmark, o->tapname,
 			      UDPREPLY_TIMEOUT_S);
+		dnsmark_open(&r.dm, o->forward_fwmark);
 		/* every file it will need is open: nothing of the host's
 		 * filesystem stays within the namespace's reach, and it is so
 		 * before the parent reports ready */
@@ -539,6 +604,38 @@ int helper_sockets(struct helper *h, int family, int type, uint32_t mark,
 	if (n == 0 || n > HELPER_BATCH)
 		return -EINVAL;
 	return request(h, &req, fds, n, -1);
+}
+
+int helper_bound_socket(struct helper *h, int type,
+			const struct sockaddr *addr, socklen_t len)
+{
+	struct helper_req req = { .op = HELPER_SOCKET,
+				  .family = addr->sa_family,
+				  .type = type | SOCK_NONBLOCK,
+				  .srclen = len };
+	int fd, rc;
+
+	if (len > sizeof(req.src))
+		return -EINVAL;
+	memcpy(&req.src, addr, len);
+	rc = request(h, &req, &fd, 1, -1);
+	return rc == 1 ? fd : rc;
+}
+
+int helper_dns_route(struct helper *h, const struct sockaddr *addr,
+		     socklen_t len, uint32_t mark, uint32_t table, bool ipv6)
+{
+	struct helper_req req = { .op = HELPER_DNS_ROUTE,
+				  .family = addr->sa_family,
+				  .srclen = len,
+				  .mark = mark,
+				  .table = table,
+				  .count = ipv6 };
+
+	if (len > sizeof(req.src))
+		return -EINVAL;
+	memcpy(&req.src, addr, len);
+	return request(h, &req, NULL, 1, -1);
 }
 
 int helper_transparent(struct helper *h, uint32_t mark, uint32_t table,

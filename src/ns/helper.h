@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include "dnsmark.h"
 #include "synq.h"
 #include "tproxy.h"
 #include "transparent.h"
@@ -33,6 +34,7 @@ enum helper_op {
 	HELPER_SYNQ_SOCKET, /* the spare queue socket (synq_spare_fd()) */
 	HELPER_UDP_REPLY,   /* install udpreply.c's table (after
 			     * HELPER_TRANSPARENT) */
+	HELPER_DNS_ROUTE,   /* @src's address local on the TAP (dns/) */
 };
 struct helper_req {
 	uint32_t id;
@@ -124,6 +126,36 @@ int helper_bypass(struct helper *h, const struct tproxy_ports *ports,
  */
 int helper_udp_reply(struct helper *h, bool ipv6);
 
+/**
+ * helper_bound_socket() - A socket in the namespace bound to @addr, which
+ * need not be local (IP_TRANSPARENT: it may send from there too); a
+ * datagram one gets a large receive buffer
+ * @h:		helper
+ * @type:	SOCK_DGRAM or SOCK_STREAM
+ * @addr:	where
+ * @len:	its length
+ * Return: the fd (non-blocking), or -errno
+ */
+int helper_bound_socket(struct helper *h, int type,
+			const struct sockaddr *addr, socklen_t len);
+
+/**
+ * helper_dns_route() - Send what the namespace sends to port 53 of @addr
+ * to the socket there: by a route on the TAP that goes with it
+ * (transparent_local_route()), or on a persistent TAP, which would keep
+ * that route, by dnsmark.c's table and transparent.c's rule
+ * @h:		helper
+ * @addr:	the DNS address
+ * @len:	its length
+ * @mark:	the forward mark (the second way)
+ * @table:	and table
+ * @ipv6:	transparent.c's rule for IPv6 too
+ * Return: 0, -ENETDOWN (lo is down: try again), -ENOTSUP (no helper, no
+ *	   nf_tables), or -errno
+ */
+int helper_dns_route(struct helper *h, const struct sockaddr *addr,
+		     socklen_t len, uint32_t mark, uint32_t table, bool ipv6);
+
 /* A NETLINK_NETFILTER socket in the namespace, for the SYN queue
  * (synq.h), once: the fd, or -errno */
 int helper_synq_socket(struct helper *h);
@@ -137,8 +169,9 @@ struct helper_rules {
 	struct tproxy p;      /* outbound kernel path */
 	struct synq q;	      /* the SYN queue, passed on */
 	struct udpreply u;    /* UDP forwards' answers */
-	int persistent_tap;   /* a persistent TAP's fd, to undo what we set
-			       * on it as we go; else -1 */
+	struct dnsmark dm;    /* DNS to our forwarder, on a persistent TAP */
+	int tap_ifindex;      /* 0 if the TAP is persistent (outlives us) */
+	int persistent_tap;   /* then its fd, to undo what we set; else -1 */
 };
 
 /* Inside the helper: answer requests on @sock, and pass the SYN queue

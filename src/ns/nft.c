@@ -101,19 +101,26 @@ void nft_meta_is(struct nftnl_rule *r, uint32_t key, const void *data,
 }
 
 /* go on only if the destination address & @mask != @addr */
-void nft_daddr_not(struct nftnl_rule *r, uint32_t off, const void *addr,
-		   const void *mask, uint32_t len)
+void nft_payload_load(struct nftnl_rule *r, uint32_t base, uint32_t off,
+		      uint32_t len)
 {
-	static const uint8_t zero[16];
 	struct nftnl_expr *e = nft_expr(r, "payload");
 
 	if (!e)
 		return;
 	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE,
-			   NFT_PAYLOAD_NETWORK_HEADER);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+}
+
+void nft_daddr_not(struct nftnl_rule *r, uint32_t off, const void *addr,
+		   const void *mask, uint32_t len)
+{
+	static const uint8_t zero[16];
+	struct nftnl_expr *e;
+
+	nft_payload_load(r, NFT_PAYLOAD_NETWORK_HEADER, off, len);
 	e = nft_expr(r, "bitwise");
 	if (!e)
 		return;

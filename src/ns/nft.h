@@ -35,6 +35,9 @@ void nft_meta_is(struct nftnl_rule *r, uint32_t key, const void *data,
 		 uint32_t len);
 /* go on only if the destination address & @mask != @addr (@off: its
  * offset in the network header) */
+/* reg 1 = @len bytes at @off of header @base (NFT_PAYLOAD_*) */
+void nft_payload_load(struct nftnl_rule *r, uint32_t base, uint32_t off,
+		      uint32_t len);
 void nft_daddr_not(struct nftnl_rule *r, uint32_t off, const void *addr,
 		   const void *mask, uint32_t len);
 void nft_immediate(struct nftnl_rule *r, uint32_t reg, const void *data,

@@ -179,15 +179,9 @@ static void syn_only(struct nftnl_rule *r)
 {
 	static const uint8_t mask = TH_SYN_ACK_RST_FIN, zero = 0,
 			     syn = 0x02;
-	struct nftnl_expr *e = nft_expr(r, "payload");
+	struct nftnl_expr *e;
 
-	if (!e)
-		return;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE,
-			   NFT_PAYLOAD_TRANSPORT_HEADER);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, 13);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, 1);
+	nft_payload_load(r, NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1);
 	e = nft_expr(r, "bitwise");
 	if (!e)
 		return;
@@ -470,9 +464,10 @@ static struct nftnl_rule *tproxy_rule(const struct tproxy *t, uint8_t nfproto,
 		return NULL;
 	iif_lo_cmp(r, NFT_CMP_EQ);
 	nft_meta_is(r, NFT_META_MARK, &t->mark, sizeof(t->mark));
-	nft_meta_is(r, NFT_META_L4PROTO, &l4, 1);
+	/* (and never the DNS address: marked by dnsmark.c, it is for the
+	 * DNS forwarder's socket there) */
+	l4_to_bypass(t, r, nfproto, l4);
 	nft_daddr_not_local(r);
-	nft_meta_is(r, NFT_META_NFPROTO, &nfproto, 1);
 	if (l4 == IPPROTO_UDP) {
 		/* not an answer to a UDP forward's datagram (udpreply.c):
 		 * with its flow closed, it would become a datagram of the

@@ -346,6 +346,33 @@ int transparent_install(struct transparent *t, uint32_t mark, uint32_t table,
 	return 0;
 }
 
+int transparent_local_route(struct transparent *t, int family,
+			    const void *addr, int ifindex)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	struct rtmsg *r;
+	int rc;
+
+	if (!t->nl)
+		return -ENOTSUP;
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_NEWROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE |
+			   NLM_F_REPLACE;
+	r = mnl_nlmsg_put_extra_header(nlh, sizeof(*r));
+	r->rtm_family = family;
+	r->rtm_dst_len = family == AF_INET6 ? 128 : 32;
+	r->rtm_table = RT_TABLE_LOCAL;
+	r->rtm_protocol = RTPROT_STATIC;
+	r->rtm_scope = RT_SCOPE_HOST;
+	r->rtm_type = RTN_LOCAL;
+	mnl_attr_put(nlh, RTA_DST, family == AF_INET6 ? 16 : 4, addr);
+	mnl_attr_put_u32(nlh, RTA_OIF, ifindex);
+	rc = talk(t, nlh, NULL, NULL);
+	return rc;
+}
+
 /* mnl_cb_t: one RTM_NEWLINK answer; *data = its flags */
 static int link_cb(const struct nlmsghdr *nlh, void *data)
 {

@@ -40,6 +40,18 @@ int transparent_install(struct transparent *t, uint32_t mark, uint32_t table,
 /* Is lo up? What is routed to it is lost while it is down. */
 bool transparent_lo_up(struct transparent *t);
 
+/**
+ * transparent_local_route() - "local ADDR dev IFINDEX table local": what
+ * the namespace sends to ADDR stays in it, for a socket bound there
+ * @t:		opened
+ * @family:	AF_INET or AF_INET6
+ * @addr:	a struct in_addr or in6_addr
+ * @ifindex:	the TAP's: the route goes when the TAP does
+ * Return: 0 or -errno
+ */
+int transparent_local_route(struct transparent *t, int family,
+			    const void *addr, int ifindex);
+
 /* Undo transparent_install(). */
 void transparent_remove(struct transparent *t);
 void transparent_close(struct transparent *t);

@@ -38,7 +38,7 @@ const char *const ring_type_names[RING_NUM_TYPES] = {
 	[RING_FWD_CONN] = "fwd-conn", [RING_FWD_UDP_LISTEN] = "udp-listen",
 	[RING_FWD_UDP_FLOW] = "udp-flow", [RING_GATE_CHAN] = "gate-chan",
 	[RING_GATE_CONN] = "gate-conn", [RING_UDP_OUT_LISTEN] = "udp-out-listen",
-	[RING_UDP_OUT_FLOW] = "udp-out-flow",
+	[RING_UDP_OUT_FLOW] = "udp-out-flow", [RING_DNS] = "dns",
 };
 static_assert(ARRAY_SIZE(ring_type_names) == RING_NUM_TYPES,
 	      "a name for every ring type");

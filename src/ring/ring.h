@@ -31,6 +31,7 @@ enum ring_type {
 	RING_GATE_CONN,	     /* idx: a held SYN's host connect */
 	RING_UDP_OUT_LISTEN, /* idx: family (0 IPv4, 1 IPv6) */
 	RING_UDP_OUT_FLOW,   /* idx: outbound UDP flow slot; op: side */
+	RING_DNS,	     /* op: what (dns/dns.c) */
 	RING_NUM_TYPES,
 };
 

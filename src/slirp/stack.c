@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "../dns/resolv.h"
 #include "../clock.h"
 #include "../ctx.h"
 #include "stack.h"
@@ -116,9 +117,28 @@ static const SlirpCb callbacks = {
 	.timer_new_opaque = cb_timer_new_opaque,
 };
 
+/**
+ * dns_search() - The host's search domains, for DHCP option 119 (libslirp
+ * copies them): a short name resolves in the guest as on the host
+ * @r:		filled
+ * @list:	filled, NULL-terminated, pointing into @r
+ * Return: @list, or NULL if there are none
+ */
+static const char **dns_search(struct resolv *r,
+			       const char *list[RESOLV_MAX_SEARCH + 1])
+{
+	resolv_read("/etc/resolv.conf", r);
+	for (unsigned i = 0; i < r->nsearch; i++)
+		list[i] = r->search[i];
+	list[r->nsearch] = NULL;
+	return r->nsearch ? list : NULL;
+}
+
 int stack_new(struct ctx *c, struct err *e)
 {
 	const struct opts *o = c->o;
+	struct resolv r;
+	const char *search[RESOLV_MAX_SEARCH + 1];
 	SlirpConfig cfg = {
 		.version = SLIRP_CONFIG_VERSION_MAX < 4 ? SLIRP_CONFIG_VERSION_MAX
 							: 4,
@@ -142,6 +162,7 @@ int stack_new(struct ctx *c, struct err *e)
 		.outbound_addr6 = o->has_out6 ? (struct sockaddr_in6 *)&o->out6
 					      : NULL,
 		.disable_dns = o->disable_dns,
+		.vdnssearch = o->disable_dns ? NULL : dns_search(&r, search),
 	};
 
 	/* libslirp asserts rather than failing on an MTU below IF_MTU_MIN */

@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import random
+import select
 import socket
 import struct
 import sys
@@ -255,9 +256,9 @@ def _dns_udp(server, port, q):
     return s.recvfrom(4096)[0]
 
 
-def _dns_tcp(server, port, q):
+def _dns_tcp(server, port, q, timeout=3):
     """RFC 1035 4.2.2: each message after its 2-byte length"""
-    s = socket.create_connection((server, port), timeout=3)
+    s = socket.create_connection((server, port), timeout=timeout)
     s.sendall(struct.pack(">H", len(q)) + q)
     d = b""
     while len(d) < 2 or len(d) < 2 + struct.unpack(">H", d[:2])[0]:
@@ -267,6 +268,91 @@ def _dns_tcp(server, port, q):
         d += more
     return d[2:]
 
+
+def dns_message(name, qid=0x1234, edns=0):
+    """An A query for name; with an OPT record offering edns bytes"""
+    q = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 1 if edns else 0)
+    for label in name.split("."):
+        q += bytes([len(label)]) + label.encode()
+    q += b"\0" + struct.pack(">HH", 1, 1)
+    if edns:
+        q += b"\0" + struct.pack(">HHIH", 41, int(edns), 0, 0)
+    return q
+
+
+def dns_ask(server, name, transport="udp", edns="0"):
+    """One query; prints JSON: rcode, tc, len, the first A record (or
+    "timeout"), ms"""
+    fam = socket.AF_INET6 if ":" in server else socket.AF_INET
+    q = dns_message(name, edns=int(edns))
+    t0 = time.monotonic()
+    try:
+        if transport == "tcp":
+            d = _dns_tcp(server, 53, q, timeout=5)
+        else:
+            s = socket.socket(fam, socket.SOCK_DGRAM)
+            s.settimeout(5)
+            s.sendto(q, (server, 53))
+            d = s.recv(65536)
+    except (socket.timeout, OSError) as e:
+        print(json.dumps({"error": "timeout" if isinstance(e, socket.timeout)
+                          else repr(e),
+                          "ms": (time.monotonic() - t0) * 1000}))
+        return
+    out = {"rcode": d[3] & 15, "tc": bool(d[2] & 2), "len": len(d),
+           "id": struct.unpack(">H", d[:2])[0],
+           "ms": (time.monotonic() - t0) * 1000, "a": None}
+    an = struct.unpack(">H", d[6:8])[0]
+    if an and out["rcode"] == 0:
+        qend = len(q) - (11 if int(edns) else 0)  # without the OPT
+        out["a"] = socket.inet_ntoa(d[qend + 12:qend + 16])
+    print(json.dumps(out))
+
+
+def dns_burst(server, n, name="burst.test"):
+    """n queries from one socket as fast as it sends them, each with its
+    own ID, answers read meanwhile; then, as a stub resolver does, the
+    unanswered ones again after a second, up to 5 times. Prints JSON:
+    sent, answered, retried, secs"""
+    n = int(n)
+    fam = socket.AF_INET6 if ":" in server else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 << 20)
+    s.setblocking(False)
+    got, retried, t0 = set(), 0, time.monotonic()
+
+    def drain():
+        while True:
+            try:
+                d = s.recv(65536)
+            except BlockingIOError:
+                return
+            if d[3] & 15 == 0:
+                got.add(struct.unpack(">H", d[:2])[0])
+
+    def send_all(ids):
+        for i in ids:
+            while True:
+                try:
+                    s.sendto(dns_message(name, qid=i), (server, 53))
+                    break
+                except BlockingIOError:
+                    drain()
+            drain()
+
+    send_all(range(n))
+    for _ in range(6):
+        end = time.monotonic() + 1
+        while len(got) < n and time.monotonic() < end:
+            select.select([s], [], [], 0.05)
+            drain()
+        left = [i for i in range(n) if i not in got]
+        if not left or _ == 5:
+            break
+        retried += len(left)
+        send_all(left)
+    print(json.dumps({"sent": n, "answered": len(got), "retried": retried,
+                      "secs": time.monotonic() - t0}))
 
 def dns_tcp(server, name, port=53):
     dns_query(server, name, port, tcp=True)
@@ -301,9 +387,27 @@ def tap_raw(iface):
     return s, bytes.fromhex("525500000002") + tap_mac(iface)
 
 
-def dhcp(iface):
+def _names(data):
+    """RFC 1035 names, one after the other, compression pointers within
+    data (DHCP option 119, RFC 3397)"""
+    out, i = [], 0
+    while i < len(data):
+        labels, j, end = [], i, None
+        while data[j]:
+            if data[j] >= 0xc0:
+                end = end or j + 2
+                j = (data[j] & 0x3f) << 8 | data[j + 1]
+                continue
+            labels.append(data[j + 1:j + 1 + data[j]].decode())
+            j += 1 + data[j]
+        out.append(".".join(labels))
+        i = end or j + 1
+    return out
+
+
+def dhcp(iface, what="addresses"):
     """DHCPDISCOVER from 0.0.0.0 on iface; prints offered address, router,
-    DNS."""
+    DNS (or, with "search", the domain search list, option 119)."""
     chaddr = tap_mac(iface)
     xid = random.getrandbits(32)
     pkt = struct.pack(">BBBBIHH4s4s4s4s16s64s128s", 1, 1, 6, 0, xid, 0,
@@ -329,8 +433,11 @@ def dhcp(iface):
             if d[i] == 0:
                 i += 1
                 continue
-            opts[d[i]] = d[i + 2:i + 2 + d[i + 1]]
+            opts[d[i]] = opts.get(d[i], b"") + d[i + 2:i + 2 + d[i + 1]]
             i += 2 + d[i + 1]
+        if what == "search":
+            print(" ".join(_names(opts.get(119, b""))))
+            return
         print(yiaddr, socket.inet_ntoa(opts.get(3, b"\0" * 4)[:4]),
               socket.inet_ntoa(opts.get(6, b"\0" * 4)[:4]))
         return
@@ -604,6 +711,8 @@ COMMANDS = {
     "tcp-hold": (tcp_hold, True),
     "dns": (dns_query, False),
     "dns-tcp": (dns_tcp, False),
+    "dns-ask": (dns_ask, False),
+    "dns-burst": (dns_burst, False),
     "dhcp": (dhcp, False),
     "tap-offloads": (tap_offloads, False),
     "serve-tcp-echo": (serve_tcp_echo, False),

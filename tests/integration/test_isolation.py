@@ -6,7 +6,8 @@ reading and writing through /proc/PID/root and /proc/PID/cwd, following
 /proc/PID/fd/*, opening /proc/PID/mem and ptrace are all denied. The
 target hides a folder of the host's with a tmpfs; a secret file in it must
 stay unread and nothing may be planted next to it. Seen from outside, the
-helper's root is empty and it keeps CAP_NET_ADMIN and CAP_NET_RAW only. As root and truly
+helper's root is empty and it keeps CAP_NET_ADMIN, CAP_NET_RAW and
+CAP_NET_BIND_SERVICE (the DNS forwarder's port 53) only. As root and truly
 rootless; plain, sandboxed, and in path mode as podman runs it; with the
 bypass's rules and an API socket (more fds)."""
 import tempfile
@@ -30,7 +31,8 @@ else:
 DENIED = {"EACCES", "EPERM"}
 CAP_NET_ADMIN = 1 << 12
 CAP_NET_RAW = 1 << 13
-HELPER_CAPS = CAP_NET_ADMIN | CAP_NET_RAW
+CAP_NET_BIND_SERVICE = 1 << 10
+HELPER_CAPS = CAP_NET_ADMIN | CAP_NET_RAW | CAP_NET_BIND_SERVICE
 
 
 def children(pid):
@@ -96,7 +98,8 @@ def run_one(name, argv_of, path_mode=False):
               if ":\t" in l)
     cap = int(st["CapEff"], 16)
     check(cap == HELPER_CAPS and int(st["CapBnd"], 16) == HELPER_CAPS,
-          f"{name}: the helper keeps CAP_NET_ADMIN and CAP_NET_RAW only "
+          f"{name}: the helper keeps CAP_NET_ADMIN, CAP_NET_RAW and "
+          f"CAP_NET_BIND_SERVICE only "
           f"(CapEff {st['CapEff'].strip()}, CapBnd {st['CapBnd'].strip()})")
     check(st["NoNewPrivs"].strip() == "1", f"{name}: helper no_new_privs")
     if not rootless:
