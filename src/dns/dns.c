@@ -414,9 +414,6 @@ static void upstream_arm(struct dns *d, int f, unsigned i)
 }
 
 static void tcp_try(struct dns *d, struct dns_query *q);
-static void send_dgram(struct dns *d, int fd, const void *buf, size_t len,
-		       const struct sockaddr_storage *to, socklen_t tolen,
-		       int slot);
 static void send_failed(struct dns *d, struct dns_query *q);
 
 /**
@@ -466,39 +463,64 @@ static void send_failed(struct dns *d, struct dns_query *q)
 	try_next(d, q);
 }
 
+/* The next run of what the turn queued for one socket, as a sendmmsg()
+ * batch: a try whose query is gone (a failover gave it up) is left out,
+ * its memory with it */
+static unsigned next_run(struct dns *d, struct pending *out, unsigned n,
+			 unsigned *i, struct mmsghdr *h, struct iovec *iov,
+			 unsigned *slot_of)
+{
+	unsigned run = 0;
+	int fd = -1;
+
+	for (; *i < n; (*i)++) {
+		const struct pending *p = &out[*i];
+
+		if (p->slot >= 0 && !d->q[p->slot].used)
+			continue;
+		if (run && p->fd != fd)
+			break;
+		fd = p->fd;
+		iov[run] = (struct iovec){ (void *)p->buf, p->len };
+		h[run].msg_hdr = (struct msghdr){ .msg_name = (void *)&p->to,
+						  .msg_namelen = p->tolen,
+						  .msg_iov = &iov[run],
+						  .msg_iovlen = 1 };
+		slot_of[run++] = *i;
+	}
+	return run;
+}
+
 /* Send what the turn queued: a sendmmsg() per run of one socket's */
 static void sendq_flush(struct dns *d)
 {
+	struct pending out[2 * BATCH];
 	struct mmsghdr h[2 * BATCH];
 	struct iovec iov[2 * BATCH];
-	unsigned n = d->nout, i = 0;
-	struct pending out[2 * BATCH];
+	unsigned n = d->nout, i = 0, at[2 * BATCH], run;
 
 	memcpy(out, d->out, n * sizeof(out[0]));
 	d->nout = 0;
 	d->batching = false; /* (a failover sends at once) */
-	for (unsigned k = 0; k < n; k++) {
-		iov[k] = (struct iovec){ (void *)out[k].buf, out[k].len };
-		h[k].msg_hdr = (struct msghdr){ .msg_name = &out[k].to,
-						.msg_namelen = out[k].tolen,
-						.msg_iov = &iov[k],
-						.msg_iovlen = 1 };
-	}
-	while (i < n) {
-		unsigned run = 1;
-		int sent;
+	while ((run = next_run(d, out, n, &i, h, iov, at)) > 0) {
+		unsigned done = 0;
 
-		while (i + run < n && out[i + run].fd == out[i].fd)
-			run++;
-		sent = sendmmsg(out[i].fd, h + i, run, MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (sent < 0)
-			sent = 0;
-		i += (unsigned)sent;
-		if ((unsigned)sent < run) {
+		while (done < run) {
+			int sent = sendmmsg(out[at[done]].fd, h + done,
+					    run - done,
+					    MSG_DONTWAIT | MSG_NOSIGNAL);
+			const struct pending *p;
+
+			done += sent > 0 ? (unsigned)sent : 0;
+			if (done == run)
+				break;
 			/* the first it did not send failed */
-			if (out[i].slot >= 0 && d->q[out[i].slot].used)
-				send_failed(d, &d->q[out[i].slot]);
-			i++;
+			p = &out[at[done++]];
+			if (p->slot >= 0 && d->q[p->slot].used) {
+				send_failed(d, &d->q[p->slot]);
+				i = at[done - 1] + 1; /* look again */
+				break;
+			}
 		}
 	}
 }

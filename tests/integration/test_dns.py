@@ -163,6 +163,13 @@ check(got == ["192.0.2.1"] * 50, "50 more queries answered")
 check(rx < 10, f"and none went through the TAP ({rx} frames)")
 check(t.peer("dhcp", "tap0", "search") == "corp.test lab.test",
       "the search list goes out in DHCP (option 119)")
+# a container on a bridge in the namespace (libslirp would ask the silent
+# first nameserver only)
+c = container_behind(t, bridge=True)
+r = ask(c, "10.0.2.3", "container.test")
+check(r.get("a") == "192.0.2.1", f"a container on a bridge is answered "
+      f"({r})")
+c.close()
 
 # --- TCP, truncation, a 4 KiB EDNS0 answer
 r = ask(t, "10.0.2.3", "tcp.test", "tcp")
@@ -185,12 +192,14 @@ check(r["answered"] == 10000, f"10,000 queries in a burst, all answered "
 f.finish()
 t.close()
 
-# --- SERVFAIL goes on to the next server
-resolv("resolv-b.conf", "nameserver 127.0.0.4\nnameserver 127.0.0.1\n")
+# --- a nameserver we cannot send to (no route: the outer namespace has
+# none to 2001:db8::/32) is passed at once; SERVFAIL goes on to the next
+resolv("resolv-b.conf", "nameserver 2001:db8::53\nnameserver 127.0.0.4\n"
+       "nameserver 127.0.0.1\n")
 t, f = forwarder([], "servfail")
 r = ask(t, "10.0.2.3", "sf.test")
-check(r.get("a") == "192.0.2.1", f"SERVFAIL from the first: the second "
-      f"answers ({r})")
+check(r.get("a") == "192.0.2.1" and r["ms"] < 500, f"no route to the first, "
+      f"SERVFAIL from the second: the third answers, at once ({r})")
 f.finish()
 t.close()
 
@@ -252,6 +261,11 @@ check("10.0.2.3" not in t.sh("ip route show table local").stdout,
 r = ask(t, "10.0.2.3", "persistent.test")
 check(r.get("a") == "192.0.2.1" and r["ms"] < 3000, f"persistent TAP, lo "
       f"up after we started: the second nameserver answers ({r})")
+c = container_behind(t, bridge=True, name="pctr")
+r = ask(c, "10.0.2.3", "pcontainer.test")
+check(r.get("a") == "192.0.2.1", f"persistent TAP: a container on a bridge "
+      f"is answered ({r})")
+c.close()
 f.proc.kill()
 f.proc.wait()
 for _ in range(50):
