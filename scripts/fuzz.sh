@@ -14,7 +14,7 @@ B=build-fuzz
 ninja -C "$B" >/dev/null
 rc=0
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-for t in api frames slirp; do
+for t in api frames slirp dns; do
 	corpus=$(mktemp -d)
 	cp tests/fuzz/corpus/$t/* "$corpus"/ 2>/dev/null || true
 	echo "== fuzz_$t: $RUNS runs or ${SECS}s"
