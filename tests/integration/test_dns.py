@@ -225,7 +225,7 @@ f.finish()
 t.close()
 
 # --- resolv.conf replaced through its symlink, sandboxed or not
-for args in ([], ["--enable-sandbox"]):
+for args in ([], ["--enable-sandbox", "--enable-seccomp"]):
     resolv("resolv-e.conf", "nameserver 127.0.0.1\n")
     t, f = forwarder(args, "follow")
     r = ask(t, "10.0.2.3", "before.test")
