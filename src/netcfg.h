@@ -30,4 +30,8 @@ int netcfg_cidr6(struct netcfg *n, const char *cidr, struct err *e);
 void netcfg_random6(struct netcfg *n, const uint8_t rnd[5]);
 int netcfg_mac(const char *s, uint8_t mac[6], struct err *e);
 
+/* The same address and port (IPv4 or IPv6; another family: no) */
+bool netcfg_same_endpoint(const struct sockaddr_storage *a,
+			  const struct sockaddr_storage *b);
+
 #endif

@@ -58,6 +58,7 @@
 
 #include "../clock.h"
 #include "../log.h"
+#include "../netcfg.h"
 #include "../ns/helper.h"
 #include "../options.h"
 #include "../timers.h"
@@ -158,7 +159,6 @@ struct dns {
 	unsigned nservers;
 	struct resolv rc;
 	struct dns_query *q;
-	unsigned nq;
 	uint16_t *free_slots; /* a stack of the free ones */
 	unsigned nfree;
 	uint16_t *byid; /* our ID -> slot + 1 */
@@ -174,7 +174,6 @@ struct dns {
 	bool batching; /* within a batch's turn: sends wait for its end */
 	uint16_t ids[64]; /* random IDs, drawn 64 at a time */
 	unsigned nids;
-	struct dns_stats st;
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -190,21 +189,6 @@ static union ring_ref ref(enum dns_op op, uint16_t gen, unsigned idx)
 static int fam_index(int family)
 {
 	return family == AF_INET6;
-}
-
-static bool same_addr(const struct sockaddr_storage *a,
-		      const struct sockaddr_storage *b)
-{
-	const struct sockaddr_in *a4 = (const void *)a, *b4 = (const void *)b;
-	const struct sockaddr_in6 *a6 = (const void *)a, *b6 = (const void *)b;
-
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET)
-		return a4->sin_port == b4->sin_port &&
-		       a4->sin_addr.s_addr == b4->sin_addr.s_addr;
-	return a6->sin6_port == b6->sin6_port &&
-	       !memcmp(&a6->sin6_addr, &b6->sin6_addr, sizeof(a6->sin6_addr));
 }
 
 /* How long a try waits before the next server: a fifth of resolv.conf's
@@ -233,7 +217,7 @@ static void use_resolv(struct dns *d)
 		s->len = d->rc.nslen[i];
 		s->bad_until = 0;
 		for (unsigned j = 0; j < nold; j++)
-			if (same_addr(&old[j].a, &s->a))
+			if (netcfg_same_endpoint(&old[j].a, &s->a))
 				s->bad_until = old[j].bad_until;
 	}
 }
@@ -271,10 +255,9 @@ static void reload(void *a, void *b)
 	resolv_read(resolv_path, &d->rc);
 	use_resolv(d);
 	watch(d);
-	d->st.reloads++;
 	/* queries in flight start over: their server numbers were the old
 	 * list's */
-	for (unsigned i = 0; i < d->nq; i++)
+	for (unsigned i = 0; i < MAX_QUERIES; i++)
 		d->q[i].asked = d->q[i].round = 0;
 }
 
@@ -354,7 +337,6 @@ static void deliver(struct dns *d, struct dns_query *q, uint8_t *m,
 		send_dgram(d, d->udp[q->fam], m, len, &q->client, q->clen, -1);
 	else
 		tcp_answer(d, &d->t[q->tcp], m, len);
-	d->st.answered++;
 	query_free(d, q);
 }
 
@@ -364,7 +346,6 @@ static void give_up_now(struct dns *d, struct dns_query *q)
 		deliver(d, q, q->fallback, q->flen);
 		return;
 	}
-	d->st.servfail++;
 	deliver(d, q, q->msg, dnsmsg_servfail(q->msg, q->qend));
 }
 
@@ -430,14 +411,12 @@ static void try_next(struct dns *d, struct dns_query *q)
 		give_up(d, q);
 		return;
 	}
-	if (q->tries)
-		d->st.failovers++;
 	q->tries++;
 	q->cur = server_for(d, q);
 	q->asked |= 1u << q->cur;
 	q->round |= 1u << q->cur;
-	timers_mod(q->timer, now + try_ms(d) < q->deadline ? now + try_ms(d)
-							   : q->deadline);
+	now += try_ms(d);
+	timers_mod(q->timer, now < q->deadline ? now : q->deadline);
 	if (q->fam < 0) {
 		tcp_try(d, q);
 		return;
@@ -583,10 +562,8 @@ static void query_start(struct dns *d, const uint8_t *m, size_t len,
 	struct dns_query *q;
 	uint16_t id;
 
-	if (!qend || dnsmsg_is_response(m) || !d->nfree) {
-		d->st.dropped++;
+	if (!qend || dnsmsg_is_response(m) || !d->nfree)
 		return;
-	}
 	q = &d->q[d->free_slots[--d->nfree]];
 	do {
 		if (!d->nids) {
@@ -606,7 +583,6 @@ static void query_start(struct dns *d, const uint8_t *m, size_t len,
 		timers_del(d->timers, q->timer);
 		memset(q, 0, sizeof(*q));
 		d->free_slots[d->nfree++] = (uint16_t)(q - d->q);
-		d->st.dropped++;
 		return;
 	}
 	memcpy(q->msg, m, len);
@@ -618,7 +594,6 @@ static void query_start(struct dns *d, const uint8_t *m, size_t len,
 	d->byid[id] = (uint16_t)(q - d->q + 1);
 	q->deadline = clock_now_ms() +
 		      (int64_t)d->rc.timeout_s * d->rc.attempts * 1000;
-	d->st.queries++;
 	if (fam < 0)
 		d->t[tcp].q = (int)(q - d->q);
 	try_next(d, q);
@@ -646,7 +621,7 @@ static void answer_in(struct dns *d, uint8_t *m, size_t len,
 	q = &d->q[slot];
 	for (unsigned i = 0; i < d->nservers; i++)
 		if ((q->asked & (1u << i)) &&
-		    same_addr(&d->servers[i].a, from))
+		    netcfg_same_endpoint(&d->servers[i].a, from))
 			server = i;
 	if (server == RESOLV_MAX_NS || (q->fam < 0) != tcp ||
 	    len < q->qend || !dnsmsg_is_response(m) ||
@@ -1150,7 +1125,6 @@ static struct dns *dns_alloc(struct ring *ring, struct timers *timers,
 			   .udp = { -1, -1 }, .tcp = { -1, -1 },
 			   .ino = -1, .wd = { -1, -1, -1 } };
 	memset(d->up, -1, sizeof(d->up));
-	d->nq = MAX_QUERIES;
 	d->q = calloc(MAX_QUERIES, sizeof(*d->q));
 	d->byid = calloc(1u << 16, sizeof(*d->byid));
 	d->free_slots = calloc(MAX_QUERIES, sizeof(*d->free_slots));
@@ -1213,7 +1187,7 @@ void dns_free(struct dns *d)
 	for (unsigned i = 0; d->t && i < MAX_TCP; i++)
 		if (d->t[i].used)
 			tcp_close(d, &d->t[i]);
-	for (unsigned i = 0; d->q && i < d->nq; i++)
+	for (unsigned i = 0; d->q && i < MAX_QUERIES; i++)
 		if (d->q[i].used)
 			query_free(d, &d->q[i]);
 	for (int f = 0; f < 2; f++) {
@@ -1235,9 +1209,4 @@ void dns_free(struct dns *d)
 	free(d->t);
 	free(d->buf);
 	free(d);
-}
-
-const struct dns_stats *dns_stats(const struct dns *d)
-{
-	return d ? &d->st : NULL;
 }

@@ -11,11 +11,6 @@ struct helper;
 struct opts;
 struct timers;
 
-/* What a DNS forwarder counts, for the tests and the benchmark. */
-struct dns_stats {
-	uint64_t queries, answered, servfail, failovers, dropped, reloads;
-};
-
 /**
  * dns_new() - Our DNS forwarder at the DNS address (dns.c)
  * @ring:	event ring
@@ -31,6 +26,5 @@ struct dns *dns_new(struct ring *ring, struct timers *timers,
 		    struct helper *helper, const struct opts *o);
 void dns_complete(struct dns *d, union ring_ref ref, int res);
 void dns_free(struct dns *d);
-const struct dns_stats *dns_stats(const struct dns *d);
 
 #endif

@@ -87,22 +87,6 @@ static int gate_dial(const void *opaque, const struct sockaddr_storage *orig,
 	return egress_socket(opaque, SOCK_STREAM, orig, to, tolen);
 }
 
-/* The same address and port: a and b of one family */
-static bool same_endpoint(const struct sockaddr_storage *a,
-			  const struct sockaddr_storage *b)
-{
-	const struct sockaddr_in6 *a6 = (const void *)a, *b6 = (const void *)b;
-	const struct sockaddr_in *a4 = (const void *)a, *b4 = (const void *)b;
-
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET6)
-		return a6->sin6_port == b6->sin6_port &&
-		       IN6_ARE_ADDR_EQUAL(&a6->sin6_addr, &b6->sin6_addr);
-	return a4->sin_port == b4->sin_port &&
-	       a4->sin_addr.s_addr == b4->sin_addr.s_addr;
-}
-
 /**
  * original_dst() - Where an accepted connection was going: its own
  * address on a transparent listener, conntrack's on a redirected one
@@ -137,7 +121,7 @@ static int original_dst(int cfd, bool redirected,
 	if (rc < 0)
 		return errno == ENOENT ? -ECONNREFUSED : -errno;
 	/* conntrack's answer when nothing was translated: the tuple's own */
-	if (same_endpoint(&self, orig))
+	if (netcfg_same_endpoint(&self, orig))
 		return -ECONNREFUSED;
 	return 0;
 }

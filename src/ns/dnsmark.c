@@ -110,8 +110,6 @@ static void install_body(struct nft *n, struct mnl_nlmsg_batch *b,
 
 int dnsmark_install(struct dnsmark *m, int family, const void *addr)
 {
-	int rc;
-
 	if (!m->nft.nl)
 		return -ENOTSUP;
 	if (family == AF_INET) {
@@ -121,15 +119,11 @@ int dnsmark_install(struct dnsmark *m, int family, const void *addr)
 		memcpy(&m->dns6, addr, sizeof(m->dns6));
 		m->has6 = true;
 	}
-	dnsmark_remove(m);
-	rc = nft_install(&m->nft, install_body, m);
-	m->installed = rc == 0;
-	return rc;
+	nft_remove(&m->nft); /* made again, with every address so far */
+	return nft_install(&m->nft, install_body, m);
 }
 
 void dnsmark_remove(struct dnsmark *m)
 {
-	if (m->installed)
-		nft_delete(&m->nft);
-	m->installed = false;
+	nft_remove(&m->nft);
 }

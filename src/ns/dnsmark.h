@@ -15,7 +15,7 @@ struct dnsmark {
 	uint32_t mark;	/* --forward-fwmark */
 	struct in_addr dns4;
 	struct in6_addr dns6;
-	bool has4, has6, installed;
+	bool has4, has6;
 };
 
 /* The socket for it; call before any seccomp filter. */

@@ -370,7 +370,7 @@ static int tap_ifindex(int fd)
 {
 	struct ifreq ifr = { 0 };
 
-	if (tap_persistent(fd) || ioctl(fd, TUNGETIFF, &ifr) < 0)
+	if (ioctl(fd, TUNGETIFF, &ifr) < 0 || (ifr.ifr_flags & IFF_PERSIST))
 		return 0;
 	return (int)if_nametoindex(ifr.ifr_name);
 }

@@ -389,7 +389,15 @@ int nft_install(struct nft *n,
 	 * process owns refuses the delete (EPERM). */
 	if (rc == -EEXIST && nft_delete(n) == 0)
 		rc = nft_run(n, body, arg);
+	n->installed = rc == 0;
 	return rc;
+}
+
+void nft_remove(struct nft *n)
+{
+	if (n->installed)
+		nft_delete(n);
+	n->installed = false;
 }
 
 int nft_delete(struct nft *n)

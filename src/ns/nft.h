@@ -18,6 +18,7 @@ struct nft {
 	struct mnl_socket *nl; /* NULL: not opened */
 	unsigned seq;
 	const char *table;
+	bool installed; /* by nft_install(), until nft_remove() */
 };
 
 /* The socket, for @table (a string that outlives @n); call before any
@@ -81,12 +82,15 @@ int nft_run(struct nft *n,
 
 /* The table, made by @body with NFT_MSG_NEWTABLE and NLM_F_EXCL: as
  * nft_run(), and an ownerless table of that name (a killed forwarder's)
- * is deleted first. A failed batch leaves nothing behind. */
+ * is deleted first. A failed batch leaves nothing behind. Sets
+ * n->installed. */
 int nft_install(struct nft *n,
 		void (*body)(struct nft *, struct mnl_nlmsg_batch *,
 			     const void *),
 		const void *arg);
 /* Delete the table: 0 or -errno */
 int nft_delete(struct nft *n);
+/* nft_delete() what nft_install() made, if it did */
+void nft_remove(struct nft *n);
 
 #endif

@@ -600,9 +600,7 @@ static void install_body(struct nft *n, struct mnl_nlmsg_batch *b,
 
 int tproxy_install(struct tproxy *t, const struct tproxy_ports *ports)
 {
-	int rc;
-
-	if (t->installed)
+	if (t->nft.installed)
 		return -EALREADY;
 	if (!t->nft.nl)
 		return -ENOTSUP;
@@ -612,16 +610,12 @@ int tproxy_install(struct tproxy *t, const struct tproxy_ports *ports)
 	/* an older forwarder's table, left by a kill, would send the
 	 * namespace's TCP to listeners that are gone: replaced; one that a
 	 * live process owns stays, and we stay on libslirp */
-	rc = nft_install(&t->nft, install_body, t);
-	t->installed = rc == 0;
-	return rc;
+	return nft_install(&t->nft, install_body, t);
 }
 
 void tproxy_remove(struct tproxy *t)
 {
-	if (t->installed)
-		nft_delete(&t->nft);
-	t->installed = false;
+	nft_remove(&t->nft);
 }
 
 void tproxy_close(struct tproxy *t)

@@ -25,7 +25,7 @@ struct tproxy_ports {
  * outbound TCP to our listeners (the default; see tproxy.c). */
 struct tproxy {
 	struct nft nft; /* nft.nl NULL if not wanted */
-	bool installed, ipv6;
+	bool ipv6;
 	char ifname[IFNAMSIZ]; /* the TAP: only what leaves by it */
 	uint32_t mark;
 	uint16_t queue; /* synq.c's */

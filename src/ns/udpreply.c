@@ -164,21 +164,15 @@ static void install_body(struct nft *n, struct mnl_nlmsg_batch *b,
 
 int udpreply_install(struct udpreply *u, bool ipv6)
 {
-	int rc;
-
-	if (u->installed)
+	if (u->nft.installed)
 		return 0;
 	if (!u->nft.nl)
 		return -ENOTSUP;
 	u->ipv6 = ipv6;
-	rc = nft_install(&u->nft, install_body, u);
-	u->installed = rc == 0;
-	return rc;
+	return nft_install(&u->nft, install_body, u);
 }
 
 void udpreply_remove(struct udpreply *u)
 {
-	if (u->installed)
-		nft_delete(&u->nft);
-	u->installed = false;
+	nft_remove(&u->nft);
 }

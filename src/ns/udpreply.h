@@ -19,7 +19,7 @@ struct udpreply {
 	uint32_t mark; /* --forward-fwmark */
 	char ifname[IFNAMSIZ]; /* the TAP */
 	unsigned timeout_s; /* conntrack's, for our entries */
-	bool installed, ipv6;
+	bool ipv6;
 };
 
 /* The mark of our UDP forwards' sockets, from --forward-fwmark (which,
