@@ -217,7 +217,7 @@ static int start(struct bypass *b)
 {
 	/* IPv4 and IPv6 on loopback, then on the wildcard address */
 	int fd[4] = { -1, -1, -1, -1 }, chan[2] = { -1, -1 }, rc = 0;
-	struct tproxy_ports ports = { { 0, 0 }, { 0, 0 }, { 0, 0 } };
+	struct tproxy_ports ports = { { 0, 0 }, { 0, 0 }, { 0, 0 }, { 0, 0 } };
 	uint16_t *port[4] = { &ports.lo[0], &ports.lo[1], &ports.any[0],
 			      &ports.any[1] };
 	for (int i = 0; i < 4 && rc >= 0; i++)
@@ -237,7 +237,7 @@ static int start(struct bypass *b)
 		}
 	/* without UDP listeners, UDP stays on libslirp and TCP goes on */
 	if (rc >= 0 && b->udp) {
-		int urc = udp_out_listen(b->udp, ports.udp);
+		int urc = udp_out_listen(b->udp, ports.udp, ports.udp_any);
 
 		if (urc < 0)
 			log_warn("outbound UDP: no listener in the namespace "

@@ -80,11 +80,69 @@ static int gso_run(const struct dgram_batch *b, int j, int to)
 	return k;
 }
 
-/* message @r: datagrams @j to @k - 1 of the batch, to @dest */
+int dgram_pktinfo(const struct dgram_batch *b, int j, struct dgram_from *from,
+		  struct sockaddr_storage *local, uint16_t port)
+{
+	struct msghdr *mh = (struct msghdr *)&b->m[j].msg_hdr;
+
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c;
+	     c = CMSG_NXTHDR(mh, c)) {
+		memset(local, 0, sizeof(*local));
+		if (c->cmsg_level == SOL_IP && c->cmsg_type == IP_PKTINFO) {
+			struct sockaddr_in *a = (struct sockaddr_in *)local;
+
+			from->family = AF_INET;
+			memcpy(&from->v4, CMSG_DATA(c), sizeof(from->v4));
+			/* answers leave from the header's destination */
+			from->v4.ipi_spec_dst = from->v4.ipi_addr;
+			from->v4.ipi_ifindex = 0;
+			*a = (struct sockaddr_in){ .sin_family = AF_INET,
+						   .sin_port = port,
+						   .sin_addr = from->v4.ipi_addr };
+			return 0;
+		}
+		if (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+			struct sockaddr_in6 *a = (struct sockaddr_in6 *)local;
+
+			from->family = AF_INET6;
+			memcpy(&from->v6, CMSG_DATA(c), sizeof(from->v6));
+			*a = (struct sockaddr_in6){
+				.sin6_family = AF_INET6,
+				.sin6_port = port,
+				.sin6_addr = from->v6.ipi6_addr
+			};
+			/* a link-local one is the interface's (and a global
+			 * one leaves as routed, not by force) */
+			if (!IN6_IS_ADDR_LINKLOCAL(&from->v6.ipi6_addr))
+				from->v6.ipi6_ifindex = 0;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/* @c, a control message in @mh, set to @src's IP_PKTINFO; the next */
+static struct cmsghdr *put_pktinfo(struct cmsghdr *c,
+				   const struct dgram_from *src)
+{
+	bool v6 = src->family == AF_INET6;
+	size_t len = v6 ? sizeof(src->v6) : sizeof(src->v4);
+
+	c->cmsg_level = v6 ? SOL_IPV6 : SOL_IP;
+	c->cmsg_type = v6 ? IPV6_PKTINFO : IP_PKTINFO;
+	c->cmsg_len = CMSG_LEN(len);
+	memcpy(CMSG_DATA(c), v6 ? (const void *)&src->v6
+				: (const void *)&src->v4, len);
+	return (struct cmsghdr *)((char *)c + CMSG_SPACE(len));
+}
+
+/* message @r: datagrams @j to @k - 1 of the batch, to @dest from @src */
 static void put_run(struct dgram_batch *b, int r, int j, int k,
-		    const struct sockaddr_storage *dest)
+		    const struct sockaddr_storage *dest,
+		    const struct dgram_from *src)
 {
 	struct msghdr *mh = &b->out[r].msg_hdr;
+	struct cmsghdr *c = (struct cmsghdr *)b->gso[r].buf, *end = c;
 
 	*mh = (struct msghdr){ .msg_iov = &b->iov[j], .msg_iovlen = k - j };
 	if (dest) {
@@ -92,28 +150,33 @@ static void put_run(struct dgram_batch *b, int r, int j, int k,
 		mh->msg_namelen = dgram_addrlen(dest);
 	}
 	if (k - j > 1) {
-		struct cmsghdr *c = (struct cmsghdr *)b->gso[r].buf;
-
-		c->cmsg_level = SOL_UDP;
-		c->cmsg_type = UDP_SEGMENT;
-		c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-		*(uint16_t *)CMSG_DATA(c) = b->m[j].msg_len;
+		end->cmsg_level = SOL_UDP;
+		end->cmsg_type = UDP_SEGMENT;
+		end->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+		*(uint16_t *)CMSG_DATA(end) = b->m[j].msg_len;
+		end = (struct cmsghdr *)((char *)end +
+					 CMSG_SPACE(sizeof(uint16_t)));
+	}
+	if (src && src->family)
+		end = put_pktinfo(end, src);
+	if (end != c) {
 		mh->msg_control = c;
-		mh->msg_controllen = CMSG_SPACE(sizeof(uint16_t));
+		mh->msg_controllen = (char *)end - (char *)c;
 	}
 }
 
 /* dgram_send(), with runs as one message only if @gso */
 static void send_runs(struct dgram_batch *b, int fd, int from, int to,
 		      const struct sockaddr_storage *dest,
-		      dgram_refused_fn refused, void *opaque, bool gso)
+		      const struct dgram_from *src, dgram_refused_fn refused,
+		      void *opaque, bool gso)
 {
 	int first[DGRAM_BATCH + 1], runs = 0, r = 0;
 
 	for (int j = from; j < to; j = first[++runs]) {
 		first[runs] = j;
 		first[runs + 1] = gso ? gso_run(b, j, to) : j + 1;
-		put_run(b, runs, j, first[runs + 1], dest);
+		put_run(b, runs, j, first[runs + 1], dest, src);
 	}
 	while (r < runs) {
 		int n = sendmmsg(fd, b->out + r, runs - r, MSG_DONTWAIT);
@@ -129,8 +192,8 @@ static void send_runs(struct dgram_batch *b, int fd, int from, int to,
 		if (first[r + 1] - first[r] > 1 &&
 		    (errno == EINVAL || errno == EIO)) {
 			/* no GSO this way: the rest a datagram at a time */
-			send_runs(b, fd, first[r], to, dest, refused, opaque,
-				  false);
+			send_runs(b, fd, first[r], to, dest, src, refused,
+				  opaque, false);
 			return;
 		}
 		/* the peer's error, pending since an earlier datagram: the
@@ -138,8 +201,8 @@ static void send_runs(struct dgram_batch *b, int fd, int from, int to,
 		if (refused)
 			refused(opaque, first[r], errno);
 		if (first[r + 1] - first[r] > 1) {
-			send_runs(b, fd, first[r] + 1, to, dest, refused,
-				  opaque, gso);
+			send_runs(b, fd, first[r] + 1, to, dest, src,
+				  refused, opaque, gso);
 			return;
 		}
 		r++;
@@ -147,12 +210,13 @@ static void send_runs(struct dgram_batch *b, int fd, int from, int to,
 }
 
 void dgram_send(struct dgram_batch *b, int fd, int from, int to,
-		const struct sockaddr_storage *dest, dgram_refused_fn refused,
+		const struct sockaddr_storage *dest,
+		const struct dgram_from *src, dgram_refused_fn refused,
 		void *opaque)
 {
 	for (int j = from; j < to; j++)
 		b->iov[j].iov_len = b->m[j].msg_len;
-	send_runs(b, fd, from, to, dest, refused, opaque, true);
+	send_runs(b, fd, from, to, dest, src, refused, opaque, true);
 }
 
 /* ---------------------------------------------------------------- flows */

@@ -26,10 +26,12 @@ struct dgram_batch {
 		char buf[CMSG_SPACE(sizeof(struct sockaddr_in6))];
 		struct cmsghdr align;
 	} ctl[DGRAM_BATCH]; /* each one's original destination */
-	/* dgram_send()'s: a run of datagrams per message, with its GSO size */
+	/* dgram_send()'s: a run of datagrams per message, with its GSO size
+	 * and the source address it leaves from */
 	struct mmsghdr out[DGRAM_BATCH];
 	union {
-		char buf[CMSG_SPACE(sizeof(uint16_t))];
+		char buf[CMSG_SPACE(sizeof(uint16_t)) +
+			 CMSG_SPACE(sizeof(struct in6_pktinfo))];
 		struct cmsghdr align;
 	} gso[DGRAM_BATCH];
 	/* DGRAM_BATCH * DGRAM_MAX of malloc()ed memory: only what
@@ -45,8 +47,32 @@ void dgram_idle(struct dgram_batch *b);
 
 enum dgram_recv_flags {
 	DGRAM_NAMES = 1,   /* with each one's source, in name[] */
-	DGRAM_ORIGDST = 2, /* and its control messages (IP_ORIGDSTADDR) */
+	DGRAM_ORIGDST = 2, /* and its control messages (IP_ORIGDSTADDR, or
+			    * IP_PKTINFO) */
 };
+
+/* The local address a datagram reached a socket on the wildcard address
+ * at, and the source its answers must leave from (IP_PKTINFO) */
+struct dgram_from {
+	int family; /* AF_INET or AF_INET6; 0: as routed */
+	union {
+		struct in_pktinfo v4;
+		struct in6_pktinfo v6;
+	};
+};
+
+/**
+ * dgram_pktinfo() - The local address datagram @j of the batch came to
+ * @b:		the batch, received with DGRAM_ORIGDST from a socket with
+ *		IP_PKTINFO or IPV6_RECVPKTINFO on
+ * @j:		which
+ * @from:	set to it, for dgram_send()
+ * @local:	set to it with @port, as a socket address
+ * @port:	the socket's, network order
+ * Return: 0, or -ENOENT
+ */
+int dgram_pktinfo(const struct dgram_batch *b, int j, struct dgram_from *from,
+		  struct sockaddr_storage *local, uint16_t port);
 
 /**
  * dgram_recv() - Up to DGRAM_BATCH datagrams from @fd
@@ -70,6 +96,7 @@ typedef void (*dgram_refused_fn)(void *opaque, int j, int err);
  * @from:	the first
  * @to:		after the last
  * @dest:	where each goes, or NULL (@fd is connected)
+ * @src:	the source address they leave from, or NULL (as routed)
  * @refused:	told of each datagram refused with an error, which is then
  *		skipped; NULL to skip it silently
  * @opaque:	for @refused
@@ -83,7 +110,8 @@ typedef void (*dgram_refused_fn)(void *opaque, int j, int err);
  * ENOBUFS) drops the rest, as UDP may.
  */
 void dgram_send(struct dgram_batch *b, int fd, int from, int to,
-		const struct sockaddr_storage *dest, dgram_refused_fn refused,
+		const struct sockaddr_storage *dest,
+		const struct dgram_from *src, dgram_refused_fn refused,
 		void *opaque);
 
 /* @a's length as a socket call takes it (AF_INET or AF_INET6) */

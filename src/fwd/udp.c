@@ -295,7 +295,7 @@ static void from_clients(struct fwd_udp *u, unsigned li)
 				;
 			if (flow[j] >= 0)
 				dgram_send(&u->b, u->fl.sock[flow[j]].fd, j, k,
-					   NULL, NULL, NULL);
+					   NULL, NULL, NULL, NULL);
 		}
 		if (n >= 0 && n < DGRAM_BATCH)
 			break;
@@ -320,7 +320,7 @@ static void to_client(struct fwd_udp *u, unsigned i)
 			continue; /* the service's port unreachable: dropped */
 		flowtab_touch(u->fl.tab, i, now);
 		dgram_send(&u->b, u->ls[f->listener].fd, 0, n, &f->client,
-			   NULL, NULL);
+			   NULL, NULL, NULL);
 		if (n < DGRAM_BATCH)
 			break;
 		ring_plenty(u->ring);

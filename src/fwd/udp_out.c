@@ -30,6 +30,19 @@
  * route) comes back to the guest as the ICMP error libslirp would send,
  * by the same raw socket.
  *
+ * Containers behind a bridge (rootless Docker's, podman's networks): what
+ * the namespace forwards to the TAP is redirected by its NAT to a second
+ * pair of listeners, on the wildcard address, which learn the original
+ * destination from conntrack (ns/conntrack.c; tproxy.c says why not
+ * tproxy). Their flows are keyed by the datagram's source and the local
+ * address it reached (IP_PKTINFO), which conntrack's entry makes unique,
+ * and answer by that listener, from that address: conntrack's reply
+ * direction, which undoes the translations on the way, so the container
+ * sees the answers come from where it sent. Their ICMP errors quote what
+ * we received, and conntrack translates them the same way. Where we may
+ * not ask conntrack (no CAP_NET_ADMIN over the namespace) there are no
+ * such listeners, and containers' UDP stays on libslirp.
+ *
  * The table (flowtab.c) is bounded: by MAX_FLOWS and by the fds we have.
  * A new flow that finds it full evicts the least recently used one, so a
  * flood of new flows pushes out its own and a client that keeps talking
@@ -52,8 +65,10 @@
 #include "../fdlimit.h"
 #include "../frame/rawip.h"
 #include "../log.h"
+#include "../ns/conntrack.h"
 #include "../ns/helper.h"
 #include "../options.h"
+#include "../sandbox.h"
 #include "../timers.h"
 #include "dgram.h"
 #include "egress.h"
@@ -72,6 +87,11 @@ enum {
 /* a flow's socket is in fl.sock[] (dgram.h) */
 struct uo_flow {
 	struct sockaddr_storage guest, orig;
+	/* where the guest's datagrams reached us: @orig, or for a
+	 * container's the address the NAT redirected them to */
+	struct sockaddr_storage seen;
+	struct dgram_from src; /* a container's: its answers' source */
+	int via;	       /* a container's: its listener; else -1 */
 };
 
 /* One batch of datagrams (dgram.h), and the answers' headers. */
@@ -86,9 +106,13 @@ struct udp_out {
 	struct timers *timers;
 	struct helper *helper;
 	const struct opts *o;
-	int lfd[2]; /* listeners by family: 0 IPv4, 1 IPv6 */
-	bool larmed[2];
-	uint16_t lgen[2];
+	/* listeners: [family] transparent on loopback, the namespace's own;
+	 * [2 + family] on the wildcard address, redirected from containers */
+	int lfd[4];
+	bool larmed[4];
+	uint16_t lgen[4], lport[4];
+	int ct; /* conntrack lookups (conntrack.c), -1 without */
+	bool ct_asked;
 	int raw[2]; /* for ICMP errors and answers, made when first needed */
 	bool raw_asked[2];
 	struct dgram_flows fl;
@@ -115,7 +139,8 @@ struct udp_out *udp_out_new(struct ring *ring, struct timers *timers,
 		return NULL;
 	*u = (struct udp_out){ .ring = ring, .timers = timers,
 			       .helper = helper, .o = o,
-			       .lfd = { -1, -1 }, .raw = { -1, -1 },
+			       .lfd = { -1, -1, -1, -1 }, .raw = { -1, -1 },
+			       .ct = -1,
 			       .idle_ms = IDLE_MS, .sweep_ms = SWEEP_MS };
 	/* the tests' way to see flows expire without waiting minutes */
 	if (getenv("SLIRP4NETNS_TEST_UDP_IDLE_MS")) {
@@ -172,29 +197,27 @@ static int host_socket(struct udp_out *u, const struct sockaddr_storage *orig)
 }
 
 /**
- * flow_new() - A flow for a guest socket's first datagram to @orig
+ * flow_new() - A flow for a guest socket's first datagram to @f->orig
  * @u:		engine
  * @k:		its key
- * @guest:	the guest socket's address
- * @orig:	where it sent
+ * @f:		the flow
  * @now:	the loop's clock
  *
  * Return: the slot, or -errno
  */
 static int flow_new(struct udp_out *u, const struct flow_key *k,
-		    const struct sockaddr_storage *guest,
-		    const struct sockaddr_storage *orig, int64_t now)
+		    const struct uo_flow *f, int64_t now)
 {
 	int hfd, i;
 
 	dgram_flows_room(&u->fl, u->lfd[0], FDS_PER_FLOW);
-	hfd = host_socket(u, orig);
+	hfd = host_socket(u, &f->orig);
 	if (hfd < 0)
 		return hfd;
 	i = dgram_flows_add(&u->fl, k, hfd, now);
 	if (i < 0)
 		return i;
-	u->flows[i] = (struct uo_flow){ *guest, *orig };
+	u->flows[i] = *f;
 	if (!u->sweeping) {
 		u->sweeping = true;
 		timers_mod(u->sweep, now + u->sweep_ms);
@@ -259,7 +282,7 @@ static void answer_raw(struct udp_out *u, const struct uo_flow *f, int n)
 	if (raw < 0)
 		return;
 	for (int j = 0; j < n; j++) {
-		int hl = rawip_udp_header(b->hdr[k], &f->orig, &f->guest,
+		int hl = rawip_udp_header(b->hdr[k], &f->seen, &f->guest,
 					  b->d.iov[j].iov_base, b->d.m[j].msg_len);
 
 		if (hl < 0)
@@ -285,7 +308,8 @@ static void answer_raw(struct udp_out *u, const struct uo_flow *f, int n)
  * as libslirp does
  * @u:		engine
  * @guest:	the datagram's source
- * @orig:	its destination
+ * @orig:	its destination, as it reached us (conntrack translates a
+ *		container's on the way back)
  * @err:	what the host socket said (positive errno)
  * @len:	its payload length
  */
@@ -319,7 +343,7 @@ static void refused(void *opaque, int j, int err)
 {
 	struct refused_ctx *c = opaque;
 
-	icmp_to_guest(c->u, &c->f->guest, &c->f->orig, err,
+	icmp_to_guest(c->u, &c->f->guest, &c->f->seen, err,
 		      c->u->b.d.iov[j].iov_len);
 }
 
@@ -329,7 +353,8 @@ static void send_run(struct udp_out *u, unsigned i, int from, int to)
 {
 	struct refused_ctx c = { u, &u->flows[i] };
 
-	dgram_send(&u->b.d, u->fl.sock[i].fd, from, to, NULL, refused, &c);
+	dgram_send(&u->b.d, u->fl.sock[i].fd, from, to, NULL, NULL, refused,
+		   &c);
 }
 
 /**
@@ -349,11 +374,15 @@ static void answers(struct udp_out *u, unsigned i)
 			break;
 		if (n < 0) {
 			/* the socket's pending error: the guest's */
-			icmp_to_guest(u, &f->guest, &f->orig, -n, 0);
+			icmp_to_guest(u, &f->guest, &f->seen, -n, 0);
 			continue;
 		}
 		flowtab_touch(u->fl.tab, i, now);
-		answer_raw(u, f, n);
+		if (f->via < 0)
+			answer_raw(u, f, n);
+		else /* what does not fit the socket's buffer is dropped */
+			dgram_send(&u->b.d, u->lfd[f->via], 0, n, &f->guest,
+				   &f->src, NULL, NULL);
 		if (n < DGRAM_BATCH)
 			break;
 		ring_plenty(u->ring);
@@ -382,47 +411,82 @@ static int orig_dst(struct msghdr *mh, struct sockaddr_storage *orig)
 }
 
 /**
- * flow_of() - The flow of a datagram the listener got, made if new
+ * redirected() - A container's datagram that listener @li got: where it
+ * was going, from conntrack
  * @u:		engine
+ * @li:		the listener (2 + family)
+ * @j:		its place in the batch
+ * @f:		set to its flow, if it needs a new one
+ * @k:		set to the flow's key
+ * Return: 0, or -1 (dropped: not redirected, sent to our port itself)
+ */
+static int redirected(struct udp_out *u, int li, int j, struct uo_flow *f,
+		      struct flow_key *k)
+{
+	const struct sockaddr_storage *peer = &u->b.d.name[j];
+
+	f->guest = *peer;
+	f->via = li;
+	if (dgram_pktinfo(&u->b.d, j, &f->src, &f->seen,
+			  htons(u->lport[li])) < 0 ||
+	    flowtab_key(k, peer, &f->seen) < 0)
+		return -1;
+	if (flowtab_find(u->fl.tab, k) >= 0)
+		return 0;
+	return conntrack_orig_dst(u->ct, &f->seen, peer, &f->orig) < 0 ? -1
+									 : 0;
+}
+
+/**
+ * flow_of() - The flow of a datagram listener @li got, made if new
+ * @u:		engine
+ * @li:		the listener
  * @j:		its place in the batch
  * @now:	the loop's clock
  * Return: its slot, or -1 (dropped; the guest told why if libslirp would)
  */
-static int flow_of(struct udp_out *u, int j, int64_t now)
+static int flow_of(struct udp_out *u, int li, int j, int64_t now)
 {
 	struct msghdr *mh = &u->b.d.m[j].msg_hdr;
-	const struct sockaddr_storage *guest = &u->b.d.name[j];
-	struct sockaddr_storage orig;
+	struct uo_flow f = { .guest = u->b.d.name[j], .via = -1 };
 	struct flow_key k;
 	int i;
 
-	if (orig_dst(mh, &orig) < 0 || flowtab_key(&k, guest, &orig) < 0)
+	if (li >= 2) {
+		if (redirected(u, li, j, &f, &k) < 0)
+			return -1;
+	} else if (orig_dst(mh, &f.orig) < 0 ||
+		   flowtab_key(&k, &f.guest, &f.orig) < 0) {
 		return -1;
+	} else {
+		f.seen = f.orig;
+	}
 	i = flowtab_find(u->fl.tab, &k);
 	if (i < 0)
-		i = flow_new(u, &k, guest, &orig, now);
+		i = flow_new(u, &k, &f, now);
 	if (i < 0) {
 		/* libslirp says so when its socket cannot send */
 		if (i != -ECONNREFUSED)
-			icmp_to_guest(u, guest, &orig, -i, u->b.d.m[j].msg_len);
+			icmp_to_guest(u, &f.guest, &f.seen, -i,
+				      u->b.d.m[j].msg_len);
 		return -1;
 	}
 	flowtab_touch(u->fl.tab, i, now);
 	return i;
 }
 
-/* The listener of family @fi is readable: the guest's datagrams. */
-static void from_listener(struct udp_out *u, int fi)
+/* Listener @li is readable: the guest's datagrams. */
+static void from_listener(struct udp_out *u, int li)
 {
 	int64_t now = clock_now_ms();
 
 	for (int turn = 0; turn < BUDGET; turn++) {
-		int n = dgram_recv(&u->b.d, u->lfd[fi],
+		int n = dgram_recv(&u->b.d, u->lfd[li],
 				   DGRAM_NAMES | DGRAM_ORIGDST),
 		    flow[DGRAM_BATCH];
 
 		for (int j = 0; j < n; j++)
-			flow[j] = flow_of(u, j, now);
+			flow[j] = flow_of(u, li, j, now);
 		/* a run of one flow's datagrams: one sendmmsg() */
 		for (int j = 0, k; j < n; j = k) {
 			for (k = j + 1; k < n && flow[k] == flow[j]; k++)
@@ -434,9 +498,9 @@ static void from_listener(struct udp_out *u, int fi)
 			break;
 		ring_plenty(u->ring);
 	}
-	ring_poll_add(u->ring, u->lfd[fi], POLLIN,
-		      ring_ref(RING_UDP_OUT_LISTEN, u->lgen[fi], fi));
-	u->larmed[fi] = true;
+	ring_poll_add(u->ring, u->lfd[li], POLLIN,
+		      ring_ref(RING_UDP_OUT_LISTEN, u->lgen[li], li));
+	u->larmed[li] = true;
 }
 
 void udp_out_complete(struct udp_out *u, union ring_ref ref, int res)
@@ -445,7 +509,7 @@ void udp_out_complete(struct udp_out *u, union ring_ref ref, int res)
 	if (!u)
 		return;
 	if (ref.type == RING_UDP_OUT_LISTEN) {
-		if (ref.idx < 2 && u->lfd[ref.idx] >= 0 &&
+		if (ref.idx < 4 && u->lfd[ref.idx] >= 0 &&
 		    u->lgen[ref.idx] == ref.gen) {
 			u->larmed[ref.idx] = false;
 			from_listener(u, ref.idx);
@@ -461,25 +525,30 @@ void udp_out_complete(struct udp_out *u, union ring_ref ref, int res)
 /* ------------------------------------------------------------ listeners */
 
 /**
- * listen_on() - A transparent UDP listener on loopback, telling each
- * datagram's original destination
+ * listen_on() - A UDP listener: transparent on loopback, telling each
+ * datagram's original destination, or on the wildcard address, telling
+ * the local address each one came to
  * @u:		engine
  * @family:	AF_INET or AF_INET6
+ * @any:	the wildcard one
  * @port:	set to its port
  * Return: the fd, or -errno
  */
-static int listen_on(struct udp_out *u, int family, uint16_t *port)
+static int listen_on(struct udp_out *u, int family, bool any, uint16_t *port)
 {
-	int fd = egress_listener(u->helper, u->o, SOCK_DGRAM, family, false,
+	int fd = egress_listener(u->helper, u->o, SOCK_DGRAM, family, any,
 				 port),
 	    one = 1, rc;
 
 	if (fd < 0)
 		return fd;
-	rc = family == AF_INET6 ? setsockopt(fd, SOL_IPV6, IPV6_RECVORIGDSTADDR,
-					     &one, sizeof(one))
-				: setsockopt(fd, SOL_IP, IP_RECVORIGDSTADDR,
-					     &one, sizeof(one));
+	if (family == AF_INET6)
+		rc = setsockopt(fd, SOL_IPV6,
+				any ? IPV6_RECVPKTINFO : IPV6_RECVORIGDSTADDR,
+				&one, sizeof(one));
+	else
+		rc = setsockopt(fd, SOL_IP, any ? IP_PKTINFO : IP_RECVORIGDSTADDR,
+				&one, sizeof(one));
 	if (rc < 0) {
 		rc = -errno;
 		close(fd);
@@ -513,28 +582,62 @@ static int tables(struct udp_out *u)
 				"outbound UDP", max);
 }
 
-int udp_out_listen(struct udp_out *u, uint16_t port[2])
+/* Whether we may ask conntrack where containers' datagrams were going:
+ * the socket, asked for once */
+static bool conntrack_ok(struct udp_out *u)
+{
+	int rc;
+
+	if (!u->ct_asked) {
+		u->ct_asked = true;
+		/* every lookup needs CAP_NET_ADMIN, and root's
+		 * --enable-sandbox drops it after this */
+		u->ct = sandbox_keeps_net_admin(u->o)
+				? helper_ct_socket(u->helper)
+				: -EPERM;
+		rc = conntrack_socket_check(u->ct);
+		if (rc < 0) {
+			log_info("outbound UDP: no conntrack lookups in the "
+				 "namespace (%s): containers' UDP stays on "
+				 "libslirp",
+				 strerror(-rc));
+			if (u->ct >= 0)
+				close(u->ct);
+			u->ct = -1;
+		}
+	}
+	return u->ct >= 0;
+}
+
+int udp_out_listen(struct udp_out *u, uint16_t port[2], uint16_t any[2])
 {
 	int rc = 0;
 
-	port[0] = port[1] = 0;
+	port[0] = port[1] = any[0] = any[1] = 0;
 	for (int fi = 0; fi < 2 && rc >= 0; fi++)
 		if (!fi || u->o->ipv6)
 			rc = u->lfd[fi] = listen_on(u, fi ? AF_INET6 : AF_INET,
-						    &port[fi]);
+						    false, &port[fi]);
+	for (int fi = 0; fi < 2 && rc >= 0 && conntrack_ok(u); fi++)
+		if (!fi || u->o->ipv6)
+			rc = u->lfd[2 + fi] =
+				listen_on(u, fi ? AF_INET6 : AF_INET, true,
+					  &any[fi]);
 	if (rc >= 0)
 		rc = tables(u);
 	if (rc < 0) {
 		udp_out_stop(u);
-		port[0] = port[1] = 0;
+		port[0] = port[1] = any[0] = any[1] = 0;
 		return rc;
 	}
-	for (int fi = 0; fi < 2; fi++)
-		if (u->lfd[fi] >= 0) {
-			ring_poll_add(u->ring, u->lfd[fi], POLLIN,
+	u->lport[2] = any[0];
+	u->lport[3] = any[1];
+	for (int li = 0; li < 4; li++)
+		if (u->lfd[li] >= 0) {
+			ring_poll_add(u->ring, u->lfd[li], POLLIN,
 				      ring_ref(RING_UDP_OUT_LISTEN,
-					       u->lgen[fi], fi));
-			u->larmed[fi] = true;
+					       u->lgen[li], li));
+			u->larmed[li] = true;
 		}
 	return 0;
 }
@@ -547,16 +650,18 @@ void udp_out_stop(struct udp_out *u)
 		return;
 	while (u->fl.tab && (i = flowtab_oldest(u->fl.tab, NULL)) >= 0)
 		dgram_flow_close(&u->fl, i);
-	for (int fi = 0; fi < 2; fi++) {
-		if (u->larmed[fi])
+	for (int li = 0; li < 4; li++) {
+		if (u->larmed[li])
 			ring_poll_remove(u->ring,
 					 ring_ref(RING_UDP_OUT_LISTEN,
-						  u->lgen[fi], fi));
-		if (u->lfd[fi] >= 0)
-			close(u->lfd[fi]);
-		u->lfd[fi] = -1;
-		u->larmed[fi] = false;
-		u->lgen[fi]++;
+						  u->lgen[li], li));
+		if (u->lfd[li] >= 0)
+			close(u->lfd[li]);
+		u->lfd[li] = -1;
+		u->larmed[li] = false;
+		u->lgen[li]++;
+	}
+	for (int fi = 0; fi < 2; fi++) {
 		if (u->raw[fi] >= 0)
 			close(u->raw[fi]);
 		u->raw[fi] = -1;
@@ -569,6 +674,8 @@ void udp_out_free(struct udp_out *u)
 	if (!u)
 		return;
 	udp_out_stop(u);
+	if (u->ct >= 0)
+		close(u->ct);
 	timers_del(u->timers, u->sweep);
 	dgram_flows_free(&u->fl);
 	free(u->flows);

@@ -19,13 +19,16 @@ struct udp_out *udp_out_new(struct ring *ring, struct timers *timers,
 void udp_out_free(struct udp_out *u);
 
 /**
- * udp_out_listen() - The transparent listeners in the namespace that the
- * rules send the guest's datagrams to
+ * udp_out_listen() - The listeners in the namespace that the rules send
+ * the guest's datagrams to
  * @u:		engine
- * @port:	set to their ports, [0] 127.0.0.1, [1] ::1 (0 without -6)
+ * @port:	set to the transparent ones' ports, for the namespace's own
+ *		datagrams: [0] 127.0.0.1, [1] ::1 (0 without -6)
+ * @any:	set to the wildcard ones' ports, for containers': [0]
+ *		0.0.0.0, [1] :: (0 where conntrack cannot be asked)
  * Return: 0, or -errno and none open
  */
-int udp_out_listen(struct udp_out *u, uint16_t port[2]);
+int udp_out_listen(struct udp_out *u, uint16_t port[2], uint16_t any[2]);
 
 /* Close the listeners and every flow (the rules are gone, or never were). */
 void udp_out_stop(struct udp_out *u);

@@ -30,6 +30,7 @@
  */
 #include <errno.h>
 #include <linux/if_tun.h>
+#include <linux/netlink.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -233,6 +234,12 @@ static void answer(int sock, const struct helper_req *req, int rfd,
 			    : -ENOTSUP;
 	} else if (req->op == HELPER_DNS_ROUTE) {
 		rep.err = dns_route(r, req);
+	} else if (req->op == HELPER_CT_SOCKET) {
+		/* the parent's now, or nobody's */
+		fd = r ? r->ct_spare : -1;
+		rep.err = fd < 0 ? -ENOTSUP : 0;
+		if (r)
+			r->ct_spare = -1;
 	} else if (req->op == HELPER_UDP_REPLY) {
 		rep.err = r ? udpreply_install(&r->u, req->family == AF_INET6)
 			    : -ENOTSUP;
@@ -384,7 +391,7 @@ static _Noreturn void helper_main(const struct opts *o, int sock)
 {
 	const char *name = o->tapname;
 	struct helper_rules r = { .q = { .nl = NULL, .chan = -1 },
-				  .persistent_tap = -1 };
+				  .persistent_tap = -1, .ct_spare = -1 };
 	struct err e = { 0 };
 	char one = '1';
 	int fd, lfd = -1;
@@ -415,6 +422,10 @@ static _Noreturn void helper_main(const struct opts *o, int sock)
 		udpreply_open(&r.u, o->forward_fwmark, o->tapname,
 			      UDPREPLY_TIMEOUT_S);
 		dnsmark_open(&r.dm, o->forward_fwmark);
+		if (o->tcp_bypass)
+			r.ct_spare = socket(AF_NETLINK,
+					    SOCK_RAW | SOCK_CLOEXEC,
+					    NETLINK_NETFILTER);
 		/* every file it will need is open: nothing of the host's
 		 * filesystem stays within the namespace's reach, and it is so
 		 * before the parent reports ready */
@@ -665,6 +676,14 @@ int helper_udp_reply(struct helper *h, bool ipv6)
 				  .family = ipv6 ? AF_INET6 : AF_INET };
 
 	return request(h, &req, NULL, 1, -1);
+}
+
+int helper_ct_socket(struct helper *h)
+{
+	struct helper_req req = { .op = HELPER_CT_SOCKET };
+	int fd, rc = request(h, &req, &fd, 1, -1);
+
+	return rc == 1 ? fd : rc;
 }
 
 int helper_synq_socket(struct helper *h)

@@ -35,6 +35,7 @@ enum helper_op {
 	HELPER_UDP_REPLY,   /* install udpreply.c's table (after
 			     * HELPER_TRANSPARENT) */
 	HELPER_DNS_ROUTE,   /* @src's address local on the TAP (dns/) */
+	HELPER_CT_SOCKET,   /* the conntrack socket (conntrack.c), once */
 };
 struct helper_req {
 	uint32_t id;
@@ -160,6 +161,10 @@ int helper_dns_route(struct helper *h, const struct sockaddr *addr,
  * (synq.h), once: the fd, or -errno */
 int helper_synq_socket(struct helper *h);
 
+/* The namespace's NETLINK_NETFILTER socket for conntrack lookups
+ * (conntrack.c), opened before the helper's filter; once: -errno after */
+int helper_ct_socket(struct helper *h);
+
 void helper_stop(struct helper *h);
 
 /* What the helper keeps open, before any filter, to install the
@@ -172,6 +177,7 @@ struct helper_rules {
 	struct dnsmark dm;    /* DNS to our forwarder, on a persistent TAP */
 	int tap_ifindex;      /* 0 if the TAP is persistent (outlives us) */
 	int persistent_tap;   /* then its fd, to undo what we set; else -1 */
+	int ct_spare;	      /* HELPER_CT_SOCKET's until asked for, or -1 */
 };
 
 /* Inside the helper: answer requests on @sock, and pass the SYN queue

@@ -44,10 +44,19 @@
  *    DNAT of the namespace's own comes first, and then ours does not.
  * UDP from the namespace's own sockets to a unicast address takes the
  * output and prerouting legs too, to a transparent UDP listener on
- * loopback (fwd/udp_out.c); broadcast and multicast stay libslirp's, and
- * so does what other interfaces route to the TAP (no redirect for UDP
- * yet: the original destination of a redirected datagram is conntrack's,
- * which UDP sockets do not tell).
+ * loopback (fwd/udp_out.c); broadcast and multicast stay libslirp's.
+ * UDP that other interfaces route to the TAP is redirected, as TCP is, to
+ * a UDP socket of ours on the wildcard address, which asks conntrack for
+ * the original destination (conntrack.c): by the entry's reply tuple,
+ * from our port to the datagram's source. Two entries must not share
+ * one, yet a container's socket may send to any number of destinations
+ * from one port, and a redirect cannot pick another port of ours: so a
+ * nat chain on input (snat_in) gives each entry a source port of its own
+ * (fully random: an entry that replaces a closed one, to a new
+ * destination, does not take the old one's port, which a flow of ours
+ * may still hold). The answers our socket sends from the address the
+ * datagram reached are conntrack's reply direction: both translations are
+ * undone, and the container sees them come from where it sent.
  * The "not local" test keeps apart the packets a splice forward sends to
  * the guest's own address with the same mark (transparent.c). Our
  * listeners carry MARK + 1, which routes as usual: their answers to a
@@ -93,6 +102,7 @@ enum {
 	PRIO_REJECT = PRIO_MANGLE - 1,
 	PRIO_GATE = PRIO_MANGLE - 2,
 	PRIO_REDIRECT = -100 + 1, /* after NF_IP_PRI_NAT_DST */
+	PRIO_SNAT_IN = 100,	  /* NF_IP_PRI_NAT_SRC */
 	LO_IFINDEX = 1,
 	TH_SYN_ACK_RST_FIN = 0x17,
 };
@@ -487,11 +497,13 @@ static struct nftnl_rule *tproxy_rule(const struct tproxy *t, uint8_t nfproto,
  * a new connection's first packet only)
  * @t:		state
  * @nfproto:	NFPROTO_IPV4 or NFPROTO_IPV6
+ * @l4:		IPPROTO_TCP, or IPPROTO_UDP (to a unicast address)
  * @port:	the listener's, host order
  * Return: the rule, or NULL without memory
  */
 static struct nftnl_rule *redirect_rule(const struct tproxy *t,
-					uint8_t nfproto, uint16_t port)
+					uint8_t nfproto, uint8_t l4,
+					uint16_t port)
 {
 	struct nftnl_rule *r = nft_rule_new(&t->nft, "redirect");
 	uint16_t nport = htons(port);
@@ -500,7 +512,9 @@ static struct nftnl_rule *redirect_rule(const struct tproxy *t,
 	if (!r)
 		return NULL;
 	iif_lo_cmp(r, NFT_CMP_NEQ);
-	l4_to_bypass(t, r, nfproto, IPPROTO_TCP);
+	l4_to_bypass(t, r, nfproto, l4);
+	if (l4 == IPPROTO_UDP)
+		nft_daddr_type(r, NFT_CMP_EQ, RTN_UNICAST);
 	routed_to_tap(t, r);
 	nft_immediate(r, NFT_REG_1, &nport, sizeof(nport));
 	e = nft_expr(r, "redir");
@@ -509,6 +523,45 @@ static struct nftnl_rule *redirect_rule(const struct tproxy *t,
 	nftnl_expr_set_u32(e, NFTNL_EXPR_REDIR_REG_PROTO_MIN, NFT_REG_1);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_REDIR_FLAGS,
 			   NF_NAT_RANGE_PROTO_SPECIFIED);
+	return r;
+}
+
+/**
+ * snat_in_rule() - A redirected datagram's entry gets a source port of its
+ * own (fully random), its address unchanged: no two entries then share
+ * the reply tuple by which conntrack.c finds them (nat, input)
+ * @t:		state
+ * @nfproto:	NFPROTO_IPV4 or NFPROTO_IPV6
+ * @port:	our UDP listener's on the wildcard address, host order
+ * Return: the rule, or NULL without memory
+ */
+static struct nftnl_rule *snat_in_rule(const struct tproxy *t,
+				       uint8_t nfproto, uint16_t port)
+{
+	struct nftnl_rule *r = nft_rule_new(&t->nft, "snat_in");
+	uint8_t udp = IPPROTO_UDP;
+	uint16_t nport = htons(port);
+	struct nftnl_expr *e;
+
+	if (!r)
+		return NULL;
+	nft_meta_is(r, NFT_META_NFPROTO, &nfproto, 1);
+	nft_meta_is(r, NFT_META_L4PROTO, &udp, 1);
+	nft_payload_load(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);
+	nft_cmp(r, NFT_CMP_EQ, &nport, sizeof(nport));
+	/* reg 1 = the source address: the range is that one address */
+	if (nfproto == NFPROTO_IPV4)
+		nft_payload_load(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4);
+	else
+		nft_payload_load(r, NFT_PAYLOAD_NETWORK_HEADER, 8, 16);
+	e = nft_expr(r, "nat");
+	if (!e)
+		return r;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_SNAT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, nfproto);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FLAGS,
+			   NF_NAT_RANGE_PROTO_RANDOM_FULLY);
 	return r;
 }
 
@@ -530,6 +583,7 @@ static void put_chains(struct nft *n, struct mnl_nlmsg_batch *b)
 		{ "reject_in", "filter", NF_INET_PRE_ROUTING, PRIO_REJECT },
 		{ "prerouting", "filter", NF_INET_PRE_ROUTING, PRIO_MANGLE },
 		{ "redirect", "nat", NF_INET_PRE_ROUTING, PRIO_REDIRECT },
+		{ "snat_in", "nat", NF_INET_LOCAL_IN, PRIO_SNAT_IN },
 	};
 
 	for (unsigned i = 0; i < sizeof(chains) / sizeof(chains[0]); i++)
@@ -590,9 +644,17 @@ static void install_body(struct nft *n, struct mnl_nlmsg_batch *b,
 	for (int f = 0; f < 2; f++) {
 		uint8_t nfproto = f ? NFPROTO_IPV6 : NFPROTO_IPV4;
 
+		if (ports->udp_any[f]) {
+			nft_put_rule(n, b, redirect_rule(t, nfproto,
+							 IPPROTO_UDP,
+							 ports->udp_any[f]));
+			nft_put_rule(n, b, snat_in_rule(t, nfproto,
+							ports->udp_any[f]));
+		}
 		if (!ports->lo[f] || !ports->any[f])
 			continue;
-		nft_put_rule(n, b, redirect_rule(t, nfproto, ports->any[f]));
+		nft_put_rule(n, b, redirect_rule(t, nfproto, IPPROTO_TCP,
+						 ports->any[f]));
 		nft_put_rule(n, b, gate_rule(t, nfproto, false));
 		nft_put_rule(n, b, gate_rule(t, nfproto, true));
 	}
@@ -606,7 +668,8 @@ int tproxy_install(struct tproxy *t, const struct tproxy_ports *ports)
 		return -ENOTSUP;
 	t->ports = *ports;
 	if (!t->ipv6)
-		t->ports.lo[1] = t->ports.any[1] = t->ports.udp[1] = 0;
+		t->ports.lo[1] = t->ports.any[1] = t->ports.udp[1] =
+			t->ports.udp_any[1] = 0;
 	/* an older forwarder's table, left by a kill, would send the
 	 * namespace's TCP to listeners that are gone: replaced; one that a
 	 * live process owns stays, and we stay on libslirp */

@@ -19,6 +19,9 @@ struct tproxy_ports {
 			  * to the TAP, redirected there */
 	uint16_t udp[2]; /* UDP, transparent, on 127.0.0.1 and ::1: the
 			  * namespace's own datagrams (fwd/udp_out.c) */
+	uint16_t udp_any[2]; /* UDP on 0.0.0.0 and ::: what other interfaces
+			      * route to the TAP, redirected there (0: it
+			      * stays libslirp's) */
 };
 
 /* The nftables table in the target namespace that hands the guest's

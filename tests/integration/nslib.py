@@ -153,16 +153,20 @@ def as_test_user(script, stage, user="s4test", extra_files=(), setup=""):
 class Netns:
     """A network namespace held open by a sleeping process."""
 
-    def __init__(self, name="target", userns=False, mount=False):
+    def __init__(self, name="target", userns=False, mount=False,
+                 within=None):
         self.name = name
         # a rootless target owns its user namespace; joining it makes us
-        # root there
-        self.enter = (["-U", "--preserve-credentials", "-n"] if userns
-                      else ["-n"]) + (["-m"] if mount else [])
+        # root there. One made @within another such is owned by that one's
+        self.enter = (["-U", "--preserve-credentials", "-n"]
+                      if userns or within else ["-n"]) + \
+            (["-m"] if mount else [])
         own = (["--user", "--map-root-user"] if userns else []) + \
             (["--mount"] if mount else [])
-        self.proc = subprocess.Popen(["unshare", *own, "--net", "sleep",
-                                      "infinity"],
+        pre = ["nsenter", "-t", str(within.pid), *within.enter] \
+            if within else []
+        self.proc = subprocess.Popen([*pre, "unshare", *own, "--net",
+                                      "sleep", "infinity"],
                                      stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL,
@@ -312,6 +316,19 @@ def many_roundtrips(port, n, size, host="127.0.0.1"):
 
 def fd_count(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def new_peers(srv):
+    """The addresses a peer.py serve-udp-echo @srv has printed so far (it
+    prints each peer once)"""
+    data = b""
+    fd = srv.stdout.fileno()  # not readline(): its buffer hides from select
+    while select.select([fd], [], [], 1)[0]:
+        more = os.read(fd, 4096)
+        if not more:
+            break
+        data += more
+    return data.decode().split()
 
 
 def peak_fds_while(proc, pid):
@@ -487,14 +504,19 @@ def container_behind(t, masquerade=True, name="ctr", bridge=False):
     the IP prerouting hooks itself. The veth is made here, in the isolated
     outer namespace, and its ends moved: @t may own its user namespace.
     c.gw_if is @t's interface towards it."""
-    c = Netns(name)
     outer, inner = "vb-" + name, "vc-" + name
-    subprocess.run(["ip", "link", "add", outer, "type", "veth", "peer",
-                    "name", inner], check=True)
-    subprocess.run(["ip", "link", "set", outer, "netns", str(t.pid)],
-                   check=True)
-    subprocess.run(["ip", "link", "set", inner, "netns", str(c.pid)],
-                   check=True)
+    if "-U" in t.enter:  # a rootless target: made by its owner, in there
+        c = Netns(name, within=t)
+        t.sh(f"ip link add {outer} type veth peer name {inner} && "
+             f"ip link set {inner} netns {c.pid}")
+    else:
+        c = Netns(name)
+        subprocess.run(["ip", "link", "add", outer, "type", "veth", "peer",
+                        "name", inner], check=True)
+        subprocess.run(["ip", "link", "set", outer, "netns", str(t.pid)],
+                       check=True)
+        subprocess.run(["ip", "link", "set", inner, "netns", str(c.pid)],
+                       check=True)
     c.gw_if = outer
     if bridge:
         c.gw_if = "br-" + name

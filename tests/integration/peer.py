@@ -209,6 +209,33 @@ def udp_refused(host, port, family=socket.AF_INET):
         print(errno.errorcode.get(e.errno, str(e.errno)))
 
 
+def udp_many(dests, rounds, family=socket.AF_INET):
+    """One socket, one port, datagrams to each of dests (comma-separated
+    host/port) in turn, rounds times, each naming where it went: print,
+    per destination, how many answers came from there with its own name,
+    and how many came from anywhere else or with another's."""
+    s = socket.socket(family, socket.SOCK_DGRAM)
+    s.settimeout(1)
+    s.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", 0))
+    to = [(h, int(p)) for h, p in (d.split("/") for d in dests.split(","))]
+    right = {f"{h}/{p}": 0 for h, p in to}
+    wrong = 0
+    for r in range(int(rounds)):
+        for h, p in to:
+            name = f"{h}/{p}"
+            msg = f"{name} {r}".encode()
+            s.sendto(msg, (h, p))
+            try:
+                d, a = s.recvfrom(65536)
+            except socket.timeout:
+                continue
+            if d == msg and (a[0], a[1]) == (h, p):
+                right[name] += 1
+            else:
+                wrong += 1
+    print(json.dumps({"right": right, "wrong": wrong}))
+
+
 def udp_flood(host, port, count, every, family=socket.AF_INET):
     """A datagram from each of count new sockets (new flows), and meanwhile
     one client that keeps its socket asks for an echo after every `every`:
@@ -707,6 +734,7 @@ COMMANDS = {
     "udp-check": (udp_check, True),
     "udp-refused": (udp_refused, True),
     "udp-flood": (udp_flood, True),
+    "udp-many": (udp_many, True),
     "tcp-echo-many": (tcp_echo_many, True),
     "tcp-hold": (tcp_hold, True),
     "dns": (dns_query, False),

@@ -34,22 +34,6 @@ check(far.stdout.readline().strip() == "listening", "remote echo server")
 FAR_CLOSED = 7008
 
 
-def new_peers(srv):
-    """The addresses serve-udp-echo has printed so far (each once)."""
-    data = b""
-    fd = srv.stdout.fileno()  # not readline(): its buffer hides from select
-    while select.select([fd], [], [], 1)[0]:
-        more = os.read(fd, 4096)
-        if not more:
-            break
-        data += more
-    return data.decode().split()
-
-
-def fds(pid):
-    return len(os.listdir(f"/proc/{pid}/fd"))
-
-
 def udp_check(t, host, port, count=300, six=False, sizes=None):
     return json.loads(t.peer("udp-check6" if six else "udp-check", host,
                              port, sizes or (SIZES6 if six else SIZES),
@@ -128,11 +112,11 @@ svc.kill()
 
 # idle flows close
 time.sleep(IDLE_MS / 1000 * 2.5)
-base = fds(f.proc.pid)
+base = fd_count(f.proc.pid)
 t.peer("udp-echo", "198.51.100.9", "7007", "1", "10")
-check(fds(f.proc.pid) > base, "a new flow holds sockets")
+check(fd_count(f.proc.pid) > base, "a new flow holds sockets")
 time.sleep(IDLE_MS / 1000 * 2.5)
-check(fds(f.proc.pid) == base, f"idle, it closes ({fds(f.proc.pid)} fds, "
+check(fd_count(f.proc.pid) == base, f"idle, it closes ({fd_count(f.proc.pid)} fds, "
       f"{base} before)")
 status, _, err = f.finish()
 check(status == -signal.SIGTERM, f"a clean stop: {err}")

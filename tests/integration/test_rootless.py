@@ -16,6 +16,7 @@ if stage == "host":
 assert_isolated()
 check(os.geteuid() != 0, f"running as uid {os.geteuid()}, not root")
 srv = TcpEchoServer()
+usrv = UdpEchoServer("127.0.0.1")
 
 # without CAP_NET_BIND_SERVICE a privileged host port is an error reply,
 # and the process keeps serving
@@ -62,6 +63,18 @@ for mode, extra in (("pid", []), ("path", []),
               f"rootless {mode}: no_new_privs and seccomp")
     sent, got, ln = t.peer("tcp-echo", "10.0.2.2", srv.port, 4 << 20).split()
     check(sent == got, f"rootless {mode} mode: 4 MiB echoed")
+    # a container on a bridge in there, as podman's networks: its UDP on
+    # the kernel path (conntrack asked with the capability we keep)
+    c = container_behind(t, bridge=True)
+    before = tap_bytes(t)
+    r = json.loads(c.peer("udp-check", "10.0.2.2", usrv.port, "1,1400,65507",
+                          100, timeout=120))
+    check(r["whole"] == [1, 1400, 65507] and r["sent"] == r["got"] and
+          r["from"] == [f"10.0.2.2:{usrv.port}"],
+          f"rootless {mode} mode: a bridged container's UDP echoed ({r})")
+    check(tap_bytes(t) - before < 64 * 1024, f"rootless {mode} mode: not "
+          f"through the TAP ({tap_bytes(t) - before} bytes)")
+    c.close()
     addr = t.sh("ip -o addr show tap0").stdout
     check("10.0.2.100/24" in addr, f"rootless {mode} mode: -c configured")
     status, out, err = f.finish()

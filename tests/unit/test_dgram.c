@@ -87,7 +87,7 @@ static void relay(const size_t *sizes, int n, bool no_gso)
 	cr_assert_eq(memcmp(&b.name[0], &out_a, sizeof(struct sockaddr_in)),
 		     0, "the sender's address");
 	refusals = 0;
-	dgram_send(&b, out, 0, got, &to_a, count_refused, NULL);
+	dgram_send(&b, out, 0, got, &to_a, NULL, count_refused, NULL);
 	cr_assert_eq(refusals, 0);
 	expect_sizes(to, sizes, n);
 	close(in);
@@ -145,7 +145,7 @@ Test(dgram, the_peers_error_goes_to_the_first)
 		b.m[i].msg_len = 100;
 	}
 	refusals = 0;
-	dgram_send(&b, from, 0, 3, NULL, count_refused, NULL);
+	dgram_send(&b, from, 0, 3, NULL, NULL, count_refused, NULL);
 	cr_assert_eq(refusals, 1, "the pending error, once (%d)", refusals);
 	cr_assert_eq(refused_j, 0, "for the first datagram");
 	cr_assert_eq(refused_err, ECONNREFUSED);
