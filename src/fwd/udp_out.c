@@ -411,30 +411,23 @@ static int orig_dst(struct msghdr *mh, struct sockaddr_storage *orig)
 }
 
 /**
- * redirected() - A container's datagram that listener @li got: where it
- * was going, from conntrack
+ * redirected() - A container's datagram that listener @li got: the local
+ * address it reached, which with its source keys its flow
  * @u:		engine
  * @li:		the listener (2 + family)
  * @j:		its place in the batch
- * @f:		set to its flow, if it needs a new one
+ * @f:		its flow, to be filled in
  * @k:		set to the flow's key
- * Return: 0, or -1 (dropped: not redirected, sent to our port itself)
+ * Return: 0, or -1
  */
 static int redirected(struct udp_out *u, int li, int j, struct uo_flow *f,
 		      struct flow_key *k)
 {
-	const struct sockaddr_storage *peer = &u->b.d.name[j];
-
-	f->guest = *peer;
 	f->via = li;
 	if (dgram_pktinfo(&u->b.d, j, &f->src, &f->seen,
-			  htons(u->lport[li])) < 0 ||
-	    flowtab_key(k, peer, &f->seen) < 0)
+			  htons(u->lport[li])) < 0)
 		return -1;
-	if (flowtab_find(u->fl.tab, k) >= 0)
-		return 0;
-	return conntrack_orig_dst(u->ct, &f->seen, peer, &f->orig) < 0 ? -1
-									 : 0;
+	return flowtab_key(k, &f->guest, &f->seen);
 }
 
 /**
@@ -462,6 +455,11 @@ static int flow_of(struct udp_out *u, int li, int j, int64_t now)
 		f.seen = f.orig;
 	}
 	i = flowtab_find(u->fl.tab, &k);
+	/* a container's new flow: where it was going; none of ours if it
+	 * was not redirected (sent to our port itself) */
+	if (i < 0 && li >= 2 &&
+	    conntrack_orig_dst(u->ct, &f.seen, &f.guest, &f.orig) < 0)
+		return -1;
 	if (i < 0)
 		i = flow_new(u, &k, &f, now);
 	if (i < 0) {

@@ -31,6 +31,8 @@
 
 #include "conntrack.h"
 
+enum { GET_MAX = 256 }; /* a GET by one tuple fits */
+
 static uint32_t next_seq = 1;
 
 /* the address and port of @a, as ctnetlink's attributes take them */
@@ -68,6 +70,8 @@ int conntrack_build_get(void *buf, uint32_t seq,
 
 	if (len < 0 || addr_of(peer, &dst, &dport) != len)
 		return -EAFNOSUPPORT;
+	/* attributes' padding is not written: none of it goes out unset */
+	memset(buf, 0, GET_MAX);
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET;
 	nlh->nlmsg_flags = NLM_F_REQUEST;
