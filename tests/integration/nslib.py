@@ -331,6 +331,20 @@ def new_peers(srv):
     return data.decode().split()
 
 
+def udp_flow_expires(client, pid, idle_ms, host, port):
+    """A datagram from namespace @client to an echo at @host:@port opens a
+    flow in forwarder @pid that holds fds, and they close once it has
+    been idle a while (the forwarder runs with
+    SLIRP4NETNS_TEST_UDP_IDLE_MS=@idle_ms)"""
+    time.sleep(idle_ms / 1000 * 2.5)
+    base = fd_count(pid)
+    client.peer("udp-echo", host, port, "1", "10")
+    check(fd_count(pid) > base, "a new flow holds a socket")
+    time.sleep(idle_ms / 1000 * 2.5)
+    check(fd_count(pid) == base,
+          f"idle, it closes ({fd_count(pid)} fds, {base} before)")
+
+
 def peak_fds_while(proc, pid):
     """The most fds process pid held while proc ran (sampled every 10 ms)"""
     peak = fd_count(pid)
