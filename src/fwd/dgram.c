@@ -85,9 +85,9 @@ int dgram_pktinfo(const struct dgram_batch *b, int j, struct dgram_from *from,
 {
 	struct msghdr *mh = (struct msghdr *)&b->m[j].msg_hdr;
 
+	memset(local, 0, sizeof(*local));
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c;
 	     c = CMSG_NXTHDR(mh, c)) {
-		memset(local, 0, sizeof(*local));
 		if (c->cmsg_level == SOL_IP && c->cmsg_type == IP_PKTINFO) {
 			struct sockaddr_in *a = (struct sockaddr_in *)local;
 
