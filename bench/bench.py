@@ -64,6 +64,8 @@ CASES = [
     ("ping idle", 65520, "probe", [None, "ping"]),
     ("ping under fwd -P4", 65520, "probe", ["fwd", "ping"]),
     ("ping under ns->host -P4", 65520, "probe", ["out", "ping"]),
+    ("api under ns->host -P4", 65520, "probe", ["out", "api"]),
+    ("connect under ns->host -P4", 65520, "probe", ["out", "conn"]),
     # DNS through the DNS address to a resolver on the host's loopback
     # (bench/dnsq): 32 queries in flight, then one at a time
     ("dns queries/s", 1500, "dns-rate", ["32"]),

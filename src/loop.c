@@ -7,7 +7,10 @@
  * submits everything queued since the last one (TAP writes, reads, polls)
  * and sleeps until a completion or the earliest timer. Then the whole batch
  * of completions is handled (each TAP frame straight into slirp_input()),
- * libslirp services its sockets once, and due timers fire.
+ * libslirp services its sockets once, and due timers fire. Bulk transfers
+ * that used their budget get a slice each before the wait
+ * (fwd_splice_work()), after what the turn queued has gone out and until
+ * something else completes; while they wait the loop does not sleep.
  */
 #include <errno.h>
 #include <poll.h>
@@ -223,7 +226,7 @@ static int wait_timeout(struct ctx *c, uint32_t slirp_ms)
 {
 	int64_t t = timers_timeout(c->timers, clock_now_ms());
 
-	if (c->kick) {
+	if (c->kick || fwd_splice_busy(c->splice)) {
 		c->kick = false;
 		return 0;
 	}
@@ -244,6 +247,11 @@ int loop_run(struct ctx *c)
 		slirp_pollfds_fill(c->slirp, &slirp_ms, add_poll_cb, c);
 		pollset_sync(c->ps);
 		tap_flush(c->tap);
+		if (fwd_splice_busy(c->splice)) {
+			/* frames for the TAP go before the bulk's slices */
+			ring_submit(c->ring);
+			fwd_splice_work(c->splice);
+		}
 		rc = ring_wait(c->ring, wait_timeout(c, slirp_ms));
 		if (rc < 0 && rc != -EINTR && rc != -ETIME && rc != -EBUSY &&
 		    rc != -EAGAIN) {

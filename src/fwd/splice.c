@@ -26,10 +26,17 @@
  * a changed mask is a poll update, asked for again when the kernel refuses
  * it (-EALREADY). A completion pumps the directions its events let move
  * (ready_dirs()) until splice() says EAGAIN or PUMP_BUDGET bytes have
- * moved, then re-arms what is still wanted: a poll armed on a ready socket completes at once, behind
- * whatever else the ring has, so one fast transfer cannot hold the loop.
- * Nothing is lost: a byte leaves a pipe only when splice() says the
- * socket took it.
+ * moved, then re-arms what is still wanted. Nothing is lost: a byte
+ * leaves a pipe only when splice() says the socket took it.
+ *
+ * Fairness: a direction that used its whole budget (a bulk transfer) has
+ * more waiting. It goes on the run queue instead of arming its polls (a
+ * hog), and fwd_splice_work() gives each queued direction one more slice
+ * per loop turn, stopping early when anything else has completed on the
+ * ring (ring_news()), so an API call, a new connection, a ping through
+ * the TAP waits for at most one slice, not for every busy connection's.
+ * Completions for a hog's direction are left to the queue. A direction
+ * that runs dry (EAGAIN) leaves the queue and waits on its polls again.
  *
  * Without a pipe (the pool is at its bound, or fds are scarce) a direction
  * copies: recv(MSG_PEEK) into the engine's one buffer, send() what the
@@ -91,6 +98,7 @@ struct splice_conn {
 	bool stalled[2]; /* copying, side d's bytes wait for the other */
 	bool shut[2];  /* we shut writing towards side d */
 	short armed[2]; /* mask of side d's armed poll, 0 if none */
+	bool hog[2];    /* direction d is on the run queue (fwd_splice_work()) */
 	bool connecting;
 	bool used;
 	bool moved;    /* bytes moved since the last sweep() */
@@ -112,6 +120,13 @@ struct splice_listener {
 	struct timer *retry;
 };
 
+/* A direction waiting on the run queue; stale once its slot is reused */
+struct runq_entry {
+	uint32_t idx;
+	uint16_t gen;
+	uint8_t d;
+};
+
 struct fwd_splice {
 	struct ring *ring;
 	struct timers *timers;
@@ -130,6 +145,8 @@ struct fwd_splice {
 	bool warned_helper;
 	int64_t warned_full_ms;
 	struct timer *sweep; /* armed while connections hold bytes */
+	struct runq_entry *runq; /* a ring buffer of rq_cap, a power of two */
+	unsigned rq_head, rq_len, rq_cap;
 	unsigned drop_every, ncqes; /* S4_TEST_DROP_POLLS: see sweep() */
 };
 
@@ -174,6 +191,7 @@ void fwd_splice_free(struct fwd_splice *s)
 			conn_close(s, &s->conns[i], true);
 	pipepool_free(s->pipes);
 	free(s->copy);
+	free(s->runq);
 	if (s->sweep)
 		timers_del(s->timers, s->sweep);
 	free(s->ls);
@@ -450,9 +468,11 @@ static void arm(struct fwd_splice *s, struct splice_conn *k, int d)
 	if (k->connecting)
 		want = d == 1 ? POLLOUT : 0;
 	else {
-		if (readable_wanted(k, d))
+		/* a hog's direction is the run queue's, not a poll's */
+		if (readable_wanted(k, d) && !k->hog[d])
 			want |= POLLIN;
-		if ((k->queued[!d] || k->stalled[!d]) && !k->shut[d])
+		if ((k->queued[!d] || k->stalled[!d]) && !k->shut[d] &&
+		    !k->hog[!d])
 			want |= POLLOUT;
 	}
 	if (want == k->armed[d])
@@ -576,8 +596,37 @@ static ssize_t drain(struct splice_conn *k, int d)
 }
 
 /**
+ * runq_push() - Queue direction @d of @k for a slice of fwd_splice_work()
+ * @s:		engine
+ * @k:		connection
+ * @d:		direction
+ * Return: false without memory (then its polls say when to go on)
+ */
+static bool runq_push(struct fwd_splice *s, struct splice_conn *k, int d)
+{
+	if (s->rq_len == s->rq_cap) {
+		unsigned cap = s->rq_cap ? s->rq_cap * 2 : 64;
+		struct runq_entry *n = malloc(cap * sizeof(*n));
+
+		if (!n)
+			return false;
+		/* unwrap: the oldest first */
+		for (unsigned i = 0; i < s->rq_len; i++)
+			n[i] = s->runq[(s->rq_head + i) & (s->rq_cap - 1)];
+		free(s->runq);
+		s->runq = n;
+		s->rq_cap = cap;
+		s->rq_head = 0;
+	}
+	s->runq[(s->rq_head + s->rq_len++) & (s->rq_cap - 1)] =
+		(struct runq_entry){ k - s->conns, k->gen, d };
+	return true;
+}
+
+/**
  * pump() - Move what can be moved in direction @d without blocking, up to
- * PUMP_BUDGET bytes; give the pipe back if it is left empty
+ * PUMP_BUDGET bytes, then queue it if more may wait; give the pipe back if
+ * it is left empty
  * @s:		engine
  * @k:		connection
  * @d:		from side d to the other
@@ -602,7 +651,10 @@ static int pump(struct fwd_splice *s, struct splice_conn *k, int d,
 	}
 	if (moved)
 		k->moved = true;
-	if (!k->queued[d])
+	if (moved >= PUMP_BUDGET)
+		k->hog[d] = runq_push(s, k, d);
+	/* a hog keeps its pipe for its next slice */
+	if (!k->queued[d] && !k->hog[d])
 		pipepool_put(s->pipes, k->pipe[d], k->cap[d], true);
 	if (k->eof[d] && !k->queued[d] && !k->shut[!d]) {
 		shutdown(k->fd[!d], SHUT_WR);
@@ -626,6 +678,8 @@ enum { BOTH = 3 }; /* run(): bit d for direction d, from side d */
 static void run(struct fwd_splice *s, struct splice_conn *k, unsigned dirs,
 		unsigned ready)
 {
+	/* a hog's direction gets its slices from the run queue only */
+	dirs &= ~((unsigned)k->hog[0] | (unsigned)k->hog[1] << 1);
 	if (((dirs & 1) && pump(s, k, 0, ready & 1) < 0) ||
 	    ((dirs & 2) && pump(s, k, 1, ready & 2) < 0)) {
 		conn_close(s, k, true);
@@ -928,6 +982,30 @@ static unsigned ready_dirs(int side, int res)
 	if (res & (POLLOUT | POLLERR | POLLHUP))
 		dirs |= 1u << !side;
 	return dirs ? dirs : BOTH;
+}
+
+bool fwd_splice_busy(const struct fwd_splice *s)
+{
+	return s && s->rq_len;
+}
+
+void fwd_splice_work(struct fwd_splice *s)
+{
+	/* one slice each for those queued now; a hog queues itself again,
+	 * behind them, for the next turn */
+	for (unsigned n = s ? s->rq_len : 0; n; n--) {
+		struct runq_entry e = s->runq[s->rq_head];
+		struct splice_conn *k = &s->conns[e.idx];
+
+		s->rq_head = (s->rq_head + 1) & (s->rq_cap - 1);
+		s->rq_len--;
+		if (!k->used || k->gen != e.gen || !k->hog[e.d])
+			continue; /* closed since */
+		k->hog[e.d] = false;
+		run(s, k, 1u << e.d, 0);
+		if (ring_news(s->ring))
+			return; /* the rest after the loop has seen to it */
+	}
 }
 
 void fwd_splice_complete(struct fwd_splice *s, union ring_ref ref, int res)

@@ -88,6 +88,20 @@ int fwd_splice_adopt(struct fwd_splice *s, int fd, fwd_splice_dial_fn dial,
 /* Close every adopted listener (their connections go on). */
 void fwd_splice_drop_adopted(struct fwd_splice *s);
 
+/* Directions that used their budget wait for fwd_splice_work(): the loop
+ * must not sleep. */
+bool fwd_splice_busy(const struct fwd_splice *s);
+
+/**
+ * fwd_splice_work() - A slice for each direction on the run queue, once
+ * per loop turn
+ * @s:		engine
+ *
+ * Returns early, leaving the rest queued, once something else has
+ * completed on the ring (ring_news()): the loop sees to that first.
+ */
+void fwd_splice_work(struct fwd_splice *s);
+
 /* A RING_FWD_LISTEN or RING_FWD_CONN completion. */
 void fwd_splice_complete(struct fwd_splice *s, union ring_ref ref, int res);
 

@@ -52,13 +52,16 @@ enum { RING_PBUF_GROUP = 1, RING_OP_READ_MULTISHOT = 49 /* Linux 6.7 */ };
  *
  * SINGLE_ISSUER|DEFER_TASKRUN (6.1) runs completions only when we wait, in
  * our own context, with no IPIs; COOP_TASKRUN (5.19) is the next best.
+ * TASKRUN_FLAG (5.19) has the kernel say in the SQ ring's flags that
+ * completions wait to be run, so ring_news() needs no system call.
  * Return: 0 or -errno from the last attempt
  */
 static int uring_setup(struct ring *r)
 {
 	static const unsigned tries[] = {
-		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
-		IORING_SETUP_COOP_TASKRUN,
+		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+			IORING_SETUP_TASKRUN_FLAG,
+		IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
 		0,
 	};
 	int rc = -ENOSYS;
@@ -537,6 +540,18 @@ static bool poll_cq(struct ring *r, uint64_t ns)
 	return io_uring_cq_ready(&r->ring);
 }
 
+/* ring_wait() without waiting: a zero timeout would still cost a timer
+ * armed and fired in the kernel, dear in a VM, on every turn of a loop
+ * that has work of its own (fwd_splice_work()) */
+static int look(struct ring *r)
+{
+	int rc = io_uring_submit_and_get_events(&r->ring);
+
+	if (r->spin.max_ns)
+		r->woke_ns = now_ns();
+	return rc < 0 ? rc : 0;
+}
+
 int ring_wait(struct ring *r, int timeout_ms)
 {
 	struct __kernel_timespec ts = {
@@ -549,6 +564,8 @@ int ring_wait(struct ring *r, int timeout_ms)
 
 	if (!r->uring)
 		return ring_fb_wait(r->fb, timeout_ms);
+	if (timeout_ms == 0)
+		return look(r);
 	t0 = r->spin.max_ns ? now_ns() : 0;
 	if (r->spin.max_ns)
 		spin_work(&r->spin, t0 - r->woke_ns, t0);
@@ -566,6 +583,14 @@ int ring_wait(struct ring *r, int timeout_ms)
 			spin_adapt(&r->spin, r->woke_ns - t0, rc == -ETIME);
 	}
 	return rc < 0 ? rc : 0;
+}
+
+bool ring_news(struct ring *r)
+{
+	if (!r->uring)
+		return false;
+	return io_uring_cq_ready(&r->ring) ||
+	       (IO_URING_READ_ONCE(*r->ring.sq.kflags) & IORING_SQ_TASKRUN);
 }
 
 static unsigned reap_raw(struct ring *r, struct ring_cqe *out, unsigned max)

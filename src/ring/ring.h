@@ -199,6 +199,18 @@ void ring_settle(struct ring *r);
  */
 int ring_wait(struct ring *r, int timeout_ms);
 
+/**
+ * ring_news() - Has anything completed since the last ring_wait()?
+ * @r:		ring
+ *
+ * Costs no system call: what the kernel has not posted yet is flagged in
+ * the SQ ring (IORING_SETUP_TASKRUN_FLAG). Lets long work yield to the
+ * loop (fwd_splice_work()). Always false on the poll(2) backend, which
+ * learns of events only when it waits.
+ * Return: true if the next wait would return at once with completions
+ */
+bool ring_news(struct ring *r);
+
 /* Poll for up to @max_us before each sleep, the window adapting to the
  * traffic (spin.c); 0: never. io_uring only. */
 void ring_busy_poll(struct ring *r, unsigned max_us);

@@ -298,3 +298,29 @@ Test(ring, buffers_pinned_on_first_use)
 	cr_assert(!ring_buf_pinned(r, 6));
 	ring_free(r);
 }
+
+/* ring_news(): what has completed since the last wait, with no system
+ * call of ours in between; false on the poll(2) backend. */
+ParameterizedTestParameters(ring, news)
+{
+	static bool both[] = { true, false };
+
+	return cr_make_param_array(bool, both, 2);
+}
+
+ParameterizedTest(bool *uring, ring, news)
+{
+	struct ring_cqe c[4];
+
+	setup(*uring);
+	ring_poll_add(r, sv[1], POLLIN, ring_ref(RING_SPOLL, 1, sv[1]));
+	ring_wait(r, 0);
+	cr_assert_eq(ring_reap(r, c, 4), 0);
+	cr_assert_not(ring_news(r), "nothing has happened");
+	cr_assert_eq(write(sv[0], "x", 1), 1); /* wakes the poll */
+	cr_assert_eq(ring_news(r), *uring,
+		     "io_uring flags the wake-up before it is run");
+	cr_assert_eq(collect(c, 1), 1);
+	cr_assert_not(ring_news(r), "taken");
+	ring_free(r);
+}
