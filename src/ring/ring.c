@@ -540,18 +540,6 @@ static bool poll_cq(struct ring *r, uint64_t ns)
 	return io_uring_cq_ready(&r->ring);
 }
 
-/* ring_wait() without waiting: a zero timeout would still cost a timer
- * armed and fired in the kernel, dear in a VM, on every turn of a loop
- * that has work of its own (fwd_splice_work()) */
-static int look(struct ring *r)
-{
-	int rc = io_uring_submit_and_get_events(&r->ring);
-
-	if (r->spin.max_ns)
-		r->woke_ns = now_ns();
-	return rc < 0 ? rc : 0;
-}
-
 int ring_wait(struct ring *r, int timeout_ms)
 {
 	struct __kernel_timespec ts = {
@@ -564,8 +552,6 @@ int ring_wait(struct ring *r, int timeout_ms)
 
 	if (!r->uring)
 		return ring_fb_wait(r->fb, timeout_ms);
-	if (timeout_ms == 0)
-		return look(r);
 	t0 = r->spin.max_ns ? now_ns() : 0;
 	if (r->spin.max_ns)
 		spin_work(&r->spin, t0 - r->woke_ns, t0);
@@ -574,9 +560,14 @@ int ring_wait(struct ring *r, int timeout_ms)
 		r->woke_ns = now_ns();
 		return 0;
 	}
-	rc = io_uring_submit_and_wait_timeout(&r->ring, &cqe, 1,
-					      timeout_ms < 0 ? NULL : &ts,
-					      NULL);
+	/* not waiting at all: a zero timeout would still cost a timer armed
+	 * and fired in the kernel, dear in a VM, on every turn of a loop that
+	 * has work of its own (fwd_splice_work()) */
+	if (timeout_ms == 0)
+		rc = io_uring_submit_and_get_events(&r->ring);
+	else
+		rc = io_uring_submit_and_wait_timeout(
+			&r->ring, &cqe, 1, timeout_ms < 0 ? NULL : &ts, NULL);
 	if (r->spin.max_ns) {
 		r->woke_ns = now_ns();
 		if (timeout_ms != 0)
