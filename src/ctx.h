@@ -17,6 +17,7 @@
 #include "options.h"
 #include "ring/ring.h"
 #include "slirp/pollset.h"
+#include "slirp/reap.h"
 #include "timers.h"
 #include "ns/helper.h"
 #include "tap/tap.h"
@@ -37,6 +38,7 @@ struct ctx {
 	struct dns *dns;	   /* NULL where libslirp answers DNS */
 	struct api *api; /* NULL without --api-socket */
 	Slirp *slirp;
+	struct reap *reap; /* libslirp's connections the guest left */
 
 	int sigfd;
 	struct signalfd_siginfo siginfo;

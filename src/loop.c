@@ -136,6 +136,9 @@ int loop_init(struct ctx *c, int tapfd, struct err *e)
 	if (rc < 0)
 		return rc;
 	tap_set_slirp(c->tap, c->slirp);
+	c->reap = reap_new(c->slirp, c->tap, c->timers, c->o);
+	if (!c->reap)
+		return err_set(e, -ENOMEM, "out of memory");
 	backend = fwd_slirp_backend(c);
 	c->fwd = fwd_new(&backend);
 	c->splice = fwd_splice_new(c->ring, c->timers, &c->helper, c->o);
@@ -270,6 +273,8 @@ int loop_run(struct ctx *c)
 
 void loop_cleanup(struct ctx *c)
 {
+	reap_free(c->reap);
+	c->reap = NULL;
 	/* these queue poll removals: before the ring goes */
 	if (c->slirp)
 		slirp_cleanup(c->slirp);

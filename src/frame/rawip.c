@@ -15,6 +15,10 @@
  * the same port on the wildcard address, without SO_REUSEADDR), the
  * answer goes by the raw socket too, behind headers built here. IPv4's
  * UDP checksum is optional and left out; IPv6's is not.
+ *
+ * The reaper of libslirp's connections (slirp/reap.c) asks the guest
+ * whether a socket still exists with a bare TCP ACK, which it sends into
+ * the TAP behind an Ethernet header of its own.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -29,7 +33,9 @@ enum {
 	ICMP = 8,
 	UDP = 8,
 	TTL = 64,
+	TCP = 20,
 	PROTO_ICMP = 1,
+	PROTO_TCP = 6,
 	PROTO_UDP = 17,
 	PROTO_ICMP6 = 58,
 };
@@ -164,4 +170,27 @@ int rawip_udp_header(void *buf, const struct sockaddr_storage *src,
 	/* a sum of 0 is sent as all ones: 0 means none, which IPv6 forbids */
 	wire_put16(p + IP6 + 6, sum ? (uint16_t)sum : 0xffff);
 	return IP6 + UDP;
+}
+
+size_t rawip_tcp_ack4(void *buf, const struct sockaddr_in *src,
+		      const struct sockaddr_in *dst, uint32_t seq, uint32_t ack)
+{
+	uint8_t *p = buf, *tcp = p + IP4, pseudo[12] = { 0 };
+
+	put_ip4(p, PROTO_TCP, IP4 + TCP, &src->sin_addr, &dst->sin_addr);
+	memset(tcp, 0, TCP);
+	memcpy(tcp, &src->sin_port, 2); /* network order already */
+	memcpy(tcp + 2, &dst->sin_port, 2);
+	wire_put32(tcp + 4, seq);
+	wire_put32(tcp + 8, ack);
+	tcp[12] = (TCP / 4) << 4;
+	tcp[13] = 0x10; /* ACK */
+	wire_put16(tcp + 14, 0xffff);
+	/* the pseudo-header: source, destination, zero, protocol, length */
+	memcpy(pseudo, p + 12, 8);
+	pseudo[9] = PROTO_TCP;
+	wire_put16(pseudo + 10, TCP);
+	wire_put16(tcp + 16, fold((uint32_t)wire_sum(pseudo, sizeof(pseudo)) +
+				  wire_sum(tcp, TCP)));
+	return IP4 + TCP;
 }

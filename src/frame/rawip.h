@@ -2,13 +2,15 @@
 #ifndef S4_RAWIP_H
 #define S4_RAWIP_H
 
+#include <netinet/in.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 /* IP packets for the guest that only a raw socket can send: the ICMP
  * errors libslirp sends when a UDP datagram could not be delivered, and
  * the headers of a UDP datagram from an address we cannot bind (see
- * rawip.c). */
+ * rawip.c); and the reaper's probe, a bare TCP ACK. */
 enum {
 	RAWIP_ICMP_MAX = 40 + 8 + 40 + 8, /* IPv6, ICMPv6, the quoted headers */
 };
@@ -46,5 +48,21 @@ enum {
 int rawip_udp_header(void *buf, const struct sockaddr_storage *src,
 		     const struct sockaddr_storage *dst, const void *payload,
 		     size_t len);
+
+enum {
+	RAWIP_TCP_ACK4_LEN = 20 + 20, /* IPv4 and TCP, no options */
+};
+
+/**
+ * rawip_tcp_ack4() - A bare TCP ACK from @src to @dst: no data, no options
+ * @buf:	RAWIP_TCP_ACK4_LEN bytes
+ * @src:	where it comes from
+ * @dst:	where it goes
+ * @seq:	its sequence number
+ * @ack:	the number it acknowledges
+ * Return: its length, RAWIP_TCP_ACK4_LEN, checksums filled
+ */
+size_t rawip_tcp_ack4(void *buf, const struct sockaddr_in *src,
+		      const struct sockaddr_in *dst, uint32_t seq, uint32_t ack);
 
 #endif

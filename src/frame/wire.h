@@ -32,6 +32,12 @@ static inline void wire_put16(uint8_t *p, uint16_t v)
 	p[1] = v & 0xff;
 }
 
+static inline void wire_put32(uint8_t *p, uint32_t v)
+{
+	wire_put16(p, v >> 16);
+	wire_put16(p + 2, v & 0xffff);
+}
+
 /**
  * wire_sum() - The one's-complement sum of bytes, not inverted (RFC 1071)
  * @p:		the bytes, at any alignment

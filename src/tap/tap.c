@@ -24,6 +24,8 @@
  *
  * Before libslirp, every frame passes sanitize_frame() and IPv4 fragments
  * are reassembled by reasm.c: libslirp's own reassembly is unsafe.
+ * While the reaper (slirp/reap.c) waits for answers to its probes, it
+ * sees each frame first (tap_watch()) and keeps the ones that answer.
  *
  * A TAP we open has IFF_VNET_HDR with TSO and checksum offload (see
  * tap_open()): each frame starts with a struct virtio_net_hdr, and an IPv4
@@ -103,6 +105,8 @@ struct tap {
 	unsigned long dropped[SAN_NUM_VERDICTS];
 	struct reasm *reasm;
 	struct timer *check; /* NULL for BESS: not a TAP */
+	tap_watch_fn watch;  /* NULL but while the reaper waits for answers */
+	void *watch_arg;
 	/* BESS */
 	int listener;	     /* the socket path's, -1 for a TAP */
 	uint16_t gen;	     /* of the connection, in every ref */
@@ -371,6 +375,12 @@ void tap_set_slirp(struct tap *t, Slirp *slirp)
 	t->slirp = slirp;
 }
 
+void tap_watch(struct tap *t, tap_watch_fn fn, void *arg)
+{
+	t->watch = fn;
+	t->watch_arg = arg;
+}
+
 ssize_t tap_send(struct tap *t, const void *buf, size_t len)
 {
 	struct ring *ring = t->env.ring;
@@ -448,7 +458,8 @@ static void tap_input(struct tap *t, uint8_t *frame, size_t len)
 	size_t whole_len;
 
 	if (v == SAN_PASS && !reasm_is_fragment(frame, len)) {
-		slirp_input(t->slirp, frame, len);
+		if (!t->watch || !t->watch(t->watch_arg, frame, len))
+			slirp_input(t->slirp, frame, len);
 		return;
 	}
 	if (v == SAN_PASS) {

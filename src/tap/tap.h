@@ -58,6 +58,13 @@ void tap_set_slirp(struct tap *t, Slirp *slirp);
  * -1 if it was not sent */
 ssize_t tap_send(struct tap *t, const void *buf, size_t len);
 
+/* Looks at a frame from the namespace before libslirp does: true takes
+ * it, and libslirp never sees it (slirp/reap.c: answers to its probes). */
+typedef bool (*tap_watch_fn)(void *arg, const uint8_t *frame, size_t len);
+
+/* Watch every frame with @fn from now on; NULL to stop. One at a time. */
+void tap_watch(struct tap *t, tap_watch_fn fn, void *arg);
+
 /* Queue the frame still growing from libslirp's segments, if any (gso.c):
  * before the loop waits. */
 void tap_flush(struct tap *t);

@@ -142,3 +142,32 @@ Test(rawip, udp6_checksum)
 			     "checksum of %d bytes", len);
 	}
 }
+
+/* the reaper's probe (slirp/reap.c): a bare ACK the guest's kernel takes */
+Test(rawip, tcp_ack4)
+{
+	struct sockaddr_storage s = addr("10.0.2.2", 7000),
+				d = addr("10.0.2.100", 40001);
+	uint8_t p[RAWIP_TCP_ACK4_LEN], pseudo[12] = { 0 };
+	size_t n = rawip_tcp_ack4(p, (void *)&s, (void *)&d, 0x89abcdefu,
+				  0x01234567u);
+	uint32_t sum;
+
+	cr_assert_eq(n, RAWIP_TCP_ACK4_LEN);
+	cr_assert_eq(wire_get16(p + 2), 40, "total length");
+	cr_assert_eq(p[9], 6, "TCP");
+	cr_assert_eq(wire_ip_csum(p), wire_get16(p + 10));
+	cr_assert_eq(wire_get16(p + 20), 7000);
+	cr_assert_eq(wire_get16(p + 22), 40001);
+	cr_assert_eq(wire_get32(p + 24), 0x89abcdefu, "sequence");
+	cr_assert_eq(wire_get32(p + 28), 0x01234567u, "acknowledgement");
+	cr_assert_eq(p[32] >> 4, 5, "no options");
+	cr_assert_eq(p[33], 0x10, "ACK alone");
+	memcpy(pseudo, p + 12, 8);
+	pseudo[9] = 6;
+	wire_put16(pseudo + 10, 20);
+	sum = (uint32_t)wire_sum(pseudo, 12) + wire_sum(p + 20, 20);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	cr_assert_eq(sum, 0xffff, "TCP checksum");
+}
