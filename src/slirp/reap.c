@@ -71,7 +71,8 @@ enum {
 	REAP_SWEEP_MS = 30 * 1000,
 	REAP_IDLE_MS = 60 * 1000,
 	REAP_ANSWER_MS = 500,
-	REAP_MAX = 512, /* probes per sweep; more wait for the next one */
+	REAP_MAX = 1024, /* probes per sweep; more wait for the next one */
+	REAP_FIRST = 16, /* probes the array starts with */
 	FRAME_LEN = WIRE_ETH_LEN + RAWIP_TCP_ACK4_LEN,
 	TCP_RST = 0x04,
 };
@@ -93,7 +94,8 @@ struct reap {
 	int64_t sweep_ms, idle_ms;
 	uint32_t token; /* the first probe's; probe i has token + i */
 	unsigned n;	/* probes out */
-	struct probe probes[REAP_MAX];
+	unsigned cap;
+	struct probe *probes; /* NULL between sweeps: idle costs nothing */
 };
 
 /* same_addr() - The same address and port */
@@ -304,6 +306,36 @@ static bool answer(void *arg, const uint8_t *f, size_t len)
 }
 
 /**
+ * room() - Make room for one more probe
+ * @r:		reaper
+ * Return: true if there is room
+ */
+static bool room(struct reap *r)
+{
+	unsigned cap = r->cap ? 2 * r->cap : REAP_FIRST;
+	struct probe *p;
+
+	if (r->n < r->cap)
+		return true;
+	if (cap > REAP_MAX)
+		return false;
+	p = realloc(r->probes, cap * sizeof(*p));
+	if (!p)
+		return false;
+	r->probes = p;
+	r->cap = cap;
+	return true;
+}
+
+/* drop_probes() - Forget the probes: no answer is awaited any more */
+static void drop_probes(struct reap *r)
+{
+	free(r->probes);
+	r->probes = NULL;
+	r->n = r->cap = 0;
+}
+
+/**
  * sweep() - Probe every connection the guest may have left
  * @r:		reaper
  */
@@ -313,14 +345,16 @@ static void sweep(struct reap *r)
 	uint8_t mac[6];
 
 	r->n = 0;
-	for (const char *l = conns; l && r->n < REAP_MAX; l = strchr(l, '\n')) {
+	for (const char *l = conns; l && room(r); l = strchr(l, '\n')) {
 		l += *l == '\n';
 		if (candidate(r, l, &r->probes[r->n]))
 			r->n++;
 	}
 	g_free(conns);
-	if (!r->n)
+	if (!r->n) {
+		drop_probes(r);
 		return;
+	}
 	arp = slirp_neighbor_info(r->slirp);
 	r->token = (uint32_t)clock_now_ns();
 	for (unsigned i = 0; i < r->n; i++)
@@ -350,7 +384,7 @@ static void tick(void *a, void *b)
 	(void)b;
 	if (r->n) {
 		tap_watch(r->tap, NULL, NULL);
-		r->n = 0;
+		drop_probes(r);
 		timers_mod(r->tick, now + r->sweep_ms - answer_ms(r));
 		return;
 	}
@@ -386,5 +420,6 @@ void reap_free(struct reap *r)
 		return;
 	tap_watch(r->tap, NULL, NULL);
 	timers_del(r->timers, r->tick);
+	free(r->probes);
 	free(r);
 }
