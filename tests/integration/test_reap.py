@@ -10,12 +10,14 @@ through a forward of mode slirp. The forwarder's socket must be gone within
 seconds (sweeps every 500 ms here, SLIRP4NETNS_TEST_REAP_MS; both kernels'
 tcp_fin_timeout 2 s), while a guest that half-closed and is still there
 keeps its connection through every sweep and gets the far end's data
-later. Without the reaper the first check fails: the socket stays."""
+later. Without the reaper the first check fails: the socket stays. Then
+300 at once, for a sweep that grows its probe array (ASan in CI)."""
 import tempfile
 import threading
 from nslib import *
 
 REAP_MS = "500"
+MANY = 300
 WAIT = 20  # seconds for a socket to go: orphans 2 s each side, sweeps
 
 isolate()
@@ -44,6 +46,14 @@ else:
     l.close()
 s.shutdown(socket.SHUT_WR)
 print("half", flush=True)
+if name == "many":  # and as many more, all left the same way
+    more = []
+    for i in range(int(sys.argv[5])):
+        c = socket.create_connection((addr, int(port)), timeout=60)
+        c.sendall(b"many%d" % i)
+        c.shutdown(socket.SHUT_WR)
+        more.append(c)
+    print(len(more) + 1, flush=True)
 if name == "live":
     got = b""
     while True:
@@ -185,5 +195,26 @@ def inbound():
     f.stop()
 
 
+def many():
+    """A sweep with more than one array's worth (16) of probes"""
+    srv = SilentServer()
+    f = start(["-c", "--disable-tcp-bypass"], t)
+    r = t.run([sys.executable, "-c", GUEST, "connect", "10.0.2.2",
+               str(srv.port), "many", str(MANY - 1)], timeout=60)
+    check(r.returncode == 0 and r.stdout.split() == ["half", str(MANY)],
+          f"many: {MANY} guest connections half-closed, and the guest "
+          f"exited {r.stdout} {r.stderr}")
+    check(srv.wait_eof(["many"] + [f"many{i}" for i in range(MANY - 1)]),
+          "many: the server read them all to their ends")
+    ours = f"dport = :{srv.port}"
+    t0 = time.time()
+    gone = wait_for(lambda: not fin_wait2(ours), WAIT)
+    check(gone, f"many: all {MANY} reaped within {WAIT} s "
+          f"({len(fin_wait2(ours))} left; {time.time() - t0:.1f} s)")
+    check(f.proc.poll() is None, "many: the forwarder runs on")
+    f.stop()
+
+
 outbound()
 inbound()
+many()
