@@ -55,13 +55,7 @@ if name == "many":  # and as many more, all left the same way
         more.append(c)
     print(len(more) + 1, flush=True)
 if name == "live":
-    got = b""
-    while True:
-        b = s.recv(4096)
-        if not b:
-            break
-        got += b
-    print(got.decode(), flush=True)
+    print(b"".join(iter(lambda: s.recv(4096), b"")).decode(), flush=True)
 """
 
 
@@ -102,12 +96,7 @@ class SilentServer(threading.Thread):
             threading.Thread(target=self.read, args=(s,), daemon=True).start()
 
     def read(self, s):
-        got = b""
-        while True:
-            b = s.recv(4096)
-            if not b:
-                break
-            got += b
+        got = b"".join(iter(lambda: s.recv(4096), b""))
         with self.lock:
             self.conns[got.decode()] = s
             self.lock.notify_all()
