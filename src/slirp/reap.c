@@ -237,10 +237,11 @@ static void send_probe(struct reap *r, unsigned i, const uint8_t mac[6])
 	f[7] = 0x55;
 	memcpy(f + 8, &r->vhost, 4);
 	wire_put16(f + 12, WIRE_ETH_P_IP);
-	/* any sequence number will do: in the window or not, a live socket
-	 * answers a bare ACK of nothing it sent with an ACK, never a reset */
-	rawip_tcp_ack4(f + WIRE_ETH_LEN, &p->far, &p->guest, token ^ 0x80000000u,
-		       token);
+	/* any sequence number will do: in the window or not, a socket in a
+	 * synchronized state answers an ACK of nothing it sent with an empty
+	 * ACK, never a reset (RFC 793, 3.4) */
+	rawip_tcp_ack4(f + WIRE_ETH_LEN, &p->far, &p->guest,
+		       token ^ 0x80000000u, token);
 	tap_send(r->tap, f, sizeof(f));
 }
 
@@ -253,7 +254,7 @@ static void send_probe(struct reap *r, unsigned i, const uint8_t mac[6])
  * Return: true if it was shut down
  */
 static bool reap_gone(int fd, const struct sockaddr_in *local,
-	       const struct sockaddr_in *peer)
+		      const struct sockaddr_in *peer)
 {
 	struct sockaddr_in l, pr;
 
@@ -345,16 +346,19 @@ static void sweep(struct reap *r)
 	uint8_t mac[6];
 
 	r->n = 0;
-	for (const char *l = conns; l && room(r); l = strchr(l, '\n')) {
+	for (const char *l = conns; l; l = strchr(l, '\n')) {
+		struct probe p;
+
 		l += *l == '\n';
-		if (candidate(r, l, &r->probes[r->n]))
-			r->n++;
+		if (!candidate(r, l, &p))
+			continue;
+		if (!room(r))
+			break;
+		r->probes[r->n++] = p;
 	}
 	g_free(conns);
-	if (!r->n) {
-		drop_probes(r);
-		return;
-	}
+	if (!r->n)
+		return; /* nothing allocated */
 	arp = slirp_neighbor_info(r->slirp);
 	r->token = (uint32_t)clock_now_ns();
 	for (unsigned i = 0; i < r->n; i++)
