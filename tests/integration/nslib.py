@@ -549,3 +549,86 @@ def container_behind(t, masquerade=True, name="ctr", bridge=False):
              f"nft add rule ip ctrnat post ip saddr 10.88.0.0/24 "
              f"oifname != {c.gw_if} masquerade")
     return c
+
+
+# A program for a namespace (python3 -c HALF_CLOSER ROLE ADDR PORT NAME
+# [MORE]): "connect" sends its NAME, "listen" accepts one connection;
+# either half-closes and says "half", then NAME "live" waits for the far
+# end's data and prints it, "many" leaves MORE connections more the same
+# way and prints how many, anything else exits at once (test_reap.py,
+# bench/reap.py)
+HALF_CLOSER = r"""
+import socket, sys
+role, addr, port, name = sys.argv[1:5]
+if role == "connect":
+    s = socket.create_connection((addr, int(port)), timeout=60)
+    s.sendall(name.encode())
+else:
+    l = socket.socket()
+    l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    l.bind((addr, int(port)))
+    l.listen(4)
+    print("listening", flush=True)
+    s, _ = l.accept()
+    l.close()
+s.shutdown(socket.SHUT_WR)
+print("half", flush=True)
+if name == "many":  # and as many more, all left the same way
+    more = []
+    for i in range(int(sys.argv[5])):
+        c = socket.create_connection((addr, int(port)), timeout=60)
+        c.sendall(b"many%d" % i)
+        c.shutdown(socket.SHUT_WR)
+        more.append(c)
+    print(len(more) + 1, flush=True)
+if name == "live":
+    print(b"".join(iter(lambda: s.recv(4096), b"")).decode(), flush=True)
+"""
+
+
+def fin_wait2(port_filter):
+    """TCP sockets here in FIN_WAIT2 (timewait ones in that state too) that
+    match an ss filter such as "dport = :5000" """
+    r = subprocess.run(["ss", "-Htan", "state", "fin-wait-2", port_filter],
+                       capture_output=True, text=True)
+    return [l for l in r.stdout.splitlines() if l.strip()]
+
+
+def wait_for(cond, secs):
+    end = time.time() + secs
+    while time.time() < end:
+        if cond():
+            return True
+        time.sleep(0.2)
+    return cond()
+
+
+class SilentServer(threading.Thread):
+    """Accepts, reads each connection to its end, answers nothing until
+    told to (send())."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.l = socket.socket()
+        self.l.bind(("127.0.0.1", 0))
+        self.l.listen(16)
+        self.port = self.l.getsockname()[1]
+        self.conns = {}  # what the client sent -> its socket
+        self.lock = threading.Condition()
+        self.start()
+
+    def run(self):
+        while True:
+            s, _ = self.l.accept()
+            threading.Thread(target=self.read, args=(s,), daemon=True).start()
+
+    def read(self, s):
+        got = b"".join(iter(lambda: s.recv(4096), b""))
+        with self.lock:
+            self.conns[got.decode()] = s
+            self.lock.notify_all()
+
+    def wait_eof(self, names, secs=30):
+        with self.lock:
+            return self.lock.wait_for(
+                lambda: all(n in self.conns for n in names), secs)

@@ -3,8 +3,9 @@
 """The benchmark's smoke run (bench/bench.py --quick): this binary, the
 original, pasta, rootlesskit (forwards only) and the veth ceiling each get
 a figure in every case they run, and the
-table, the JSON and the chart are written. Figures are not judged here:
-speed lives in the benchmark, not in tests."""
+table, the JSON and the chart are written. Then bench/reap.py for 3 s: a
+count per binary. Figures are not judged here: speed lives in the
+benchmark, not in tests."""
 import json
 import tempfile
 from nslib import *
@@ -41,3 +42,19 @@ check(all(isinstance(v[0][0], float) and v[0][0] > 0 for v in res.values()),
 png = open(os.path.join(out, "chart.png"), "rb").read(8)
 check(png == b"\x89PNG\r\n\x1a\n", "the chart is a PNG")
 shutil.rmtree(out, ignore_errors=True)
+
+# bench/reap.py, briefly: at default settings nothing is reaped in 3 s, so
+# both forwarders must still be counted holding every connection
+reap = os.path.join(os.path.dirname(bench), "reap.py")
+bins = [S4 + "+nobypass"] + (["/usr/bin/slirp4netns"]
+                             if shutil.which("/usr/bin/slirp4netns") else [])
+r = subprocess.run([sys.executable, reap, "--conns", "20", "--secs", "3",
+                    "--every", "1", *bins], capture_output=True, text=True,
+                   timeout=240)
+check(r.returncode == 0, "reap.py exits 0" + (
+    f" ({r.returncode}: {r.stderr[-2000:]})" if r.returncode else ""))
+rows = [l for l in r.stdout.splitlines() if l.startswith("| ") and
+        "|---" not in l][1:]
+check(len(rows) == len(bins) and
+      all(l.endswith("| not within the run | 20 |") for l in rows),
+      f"reap.py counts every connection held, per binary:\n{r.stdout}")

@@ -13,7 +13,6 @@ keeps its connection through every sweep and gets the far end's data
 later. Without the reaper the first check fails: the socket stays. Then
 300 at once, for a sweep that grows its probe array (ASan in CI)."""
 import tempfile
-import threading
 from nslib import *
 
 REAP_MS = "500"
@@ -27,95 +26,16 @@ t = Netns("reap")
 t.sh("echo 2 > /proc/sys/net/ipv4/tcp_fin_timeout")
 os.environ["SLIRP4NETNS_TEST_REAP_MS"] = REAP_MS
 
-# a guest's end: "connect" sends its name, "listen" accepts one connection;
-# either half-closes, then "live" waits for the far end's data and prints
-# it, "vanish" exits at once
-GUEST = r"""
-import socket, sys
-role, addr, port, name = sys.argv[1:5]
-if role == "connect":
-    s = socket.create_connection((addr, int(port)), timeout=60)
-    s.sendall(name.encode())
-else:
-    l = socket.socket()
-    l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    l.bind((addr, int(port)))
-    l.listen(4)
-    print("listening", flush=True)
-    s, _ = l.accept()
-    l.close()
-s.shutdown(socket.SHUT_WR)
-print("half", flush=True)
-if name == "many":  # and as many more, all left the same way
-    more = []
-    for i in range(int(sys.argv[5])):
-        c = socket.create_connection((addr, int(port)), timeout=60)
-        c.sendall(b"many%d" % i)
-        c.shutdown(socket.SHUT_WR)
-        more.append(c)
-    print(len(more) + 1, flush=True)
-if name == "live":
-    print(b"".join(iter(lambda: s.recv(4096), b"")).decode(), flush=True)
-"""
-
-
-def fin_wait2(port_filter):
-    """Sockets here in FIN_WAIT2 (timewait ones in that state too) that
-    match an ss filter such as "dport = :5000" """
-    r = subprocess.run(["ss", "-Htan", "state", "fin-wait-2", port_filter],
-                       capture_output=True, text=True)
-    return [l for l in r.stdout.splitlines() if l.strip()]
-
-
-def wait_for(cond, secs):
-    end = time.time() + secs
-    while time.time() < end:
-        if cond():
-            return True
-        time.sleep(0.2)
-    return cond()
-
-
-class SilentServer(threading.Thread):
-    """Accepts, reads each connection to its end, answers nothing until
-    told to (send())."""
-
-    def __init__(self):
-        super().__init__(daemon=True)
-        self.l = socket.socket()
-        self.l.bind(("127.0.0.1", 0))
-        self.l.listen(16)
-        self.port = self.l.getsockname()[1]
-        self.conns = {}  # what the client sent -> its socket
-        self.lock = threading.Condition()
-        self.start()
-
-    def run(self):
-        while True:
-            s, _ = self.l.accept()
-            threading.Thread(target=self.read, args=(s,), daemon=True).start()
-
-    def read(self, s):
-        got = b"".join(iter(lambda: s.recv(4096), b""))
-        with self.lock:
-            self.conns[got.decode()] = s
-            self.lock.notify_all()
-
-    def wait_eof(self, names, secs=30):
-        with self.lock:
-            return self.lock.wait_for(
-                lambda: all(n in self.conns for n in names), secs)
-
-
 def outbound():
     """Out of the namespace, on libslirp's path"""
     srv = SilentServer()
     f = start(["-c", "--disable-tcp-bypass"], t)
-    live = t.popen([sys.executable, "-c", GUEST, "connect", "10.0.2.2",
-                    str(srv.port), "live"], stdout=subprocess.PIPE, text=True)
+    live = t.popen([sys.executable, "-c", HALF_CLOSER, "connect",
+                    "10.0.2.2", str(srv.port), "live"],
+                   stdout=subprocess.PIPE, text=True)
     check(live.stdout.readline().strip() == "half", "outbound: live guest "
           "half-closed")
-    r = t.run([sys.executable, "-c", GUEST, "connect", "10.0.2.2",
+    r = t.run([sys.executable, "-c", HALF_CLOSER, "connect", "10.0.2.2",
                str(srv.port), "vanish"], timeout=30)
     check(r.returncode == 0 and r.stdout.strip() == "half",
           f"outbound: the other guest half-closed and exited {r.stderr}")
@@ -146,8 +66,8 @@ def inbound():
     f = start(["-c", "-a", sock], t)
     services = {}
     for port, name in ((7001, "live"), (7002, "vanish")):
-        services[name] = t.popen([sys.executable, "-c", GUEST, "listen",
-                                  "0.0.0.0", str(port), name],
+        services[name] = t.popen([sys.executable, "-c", HALF_CLOSER,
+                                  "listen", "0.0.0.0", str(port), name],
                                  stdout=subprocess.PIPE, text=True)
         check(services[name].stdout.readline().strip() == "listening",
               f"inbound: {name} service listening")
@@ -188,7 +108,7 @@ def many():
     """A sweep with more than one array's worth (16) of probes"""
     srv = SilentServer()
     f = start(["-c", "--disable-tcp-bypass"], t)
-    r = t.run([sys.executable, "-c", GUEST, "connect", "10.0.2.2",
+    r = t.run([sys.executable, "-c", HALF_CLOSER, "connect", "10.0.2.2",
                str(srv.port), "many", str(MANY - 1)], timeout=60)
     check(r.returncode == 0 and r.stdout.split() == ["half", str(MANY)],
           f"many: {MANY} guest connections half-closed, and the guest "
