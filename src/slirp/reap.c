@@ -60,6 +60,7 @@
 
 #include "../clock.h"
 #include "../frame/rawip.h"
+#include "../fwd/fwd.h"
 #include "../frame/wire.h"
 #include "../log.h"
 #include "../options.h"
@@ -90,7 +91,7 @@ struct reap {
 	struct tap *tap;
 	struct timers *timers;
 	struct timer *tick;
-	struct in_addr vhost;
+	const struct netcfg *net; /* the gateway's address */
 	int64_t sweep_ms, idle_ms;
 	uint32_t token; /* the first probe's; probe i has token + i */
 	unsigned n;	/* probes out */
@@ -161,7 +162,7 @@ static bool parse_addr(const char *a, int port, struct sockaddr_in *sa)
 /**
  * candidate() - A probe for one line of slirp_connection_info(), if its
  * connection is one the guest may have left
- * @r:		reaper (idle time, gateway address)
+ * @r:		reaper (idle time, the virtual network)
  * @line:	the line
  * @p:		filled
  * Return: true if @p is to be sent
@@ -171,7 +172,7 @@ static bool candidate(const struct reap *r, const char *line, struct probe *p)
 	char state[16], a[16], b[16];
 	int fd, pa, pb;
 	struct sockaddr_in first;
-	uint32_t peer_net;
+	struct sockaddr_storage peer = { 0 }, seen;
 
 	if (sscanf(line, " TCP[%15[^]]] %d %15s %d %15s %d", state, &fd, a, &pa,
 		   b, &pb) != 6 ||
@@ -188,11 +189,11 @@ static bool candidate(const struct reap *r, const char *line, struct probe *p)
 		p->guest = first;
 		return true;
 	}
-	/* one libslirp accepted: the host socket, then the guest */
-	p->far = p->peer;
-	peer_net = ntohl(p->peer.sin_addr.s_addr);
-	if (peer_net == INADDR_ANY || peer_net >> 24 == IN_LOOPBACKNET)
-		p->far.sin_addr = r->vhost;
+	/* one libslirp accepted: the host socket, then the guest; the far
+	 * end is its client as libslirp shows it, as a splice forward does */
+	memcpy(&peer, &p->peer, sizeof(p->peer));
+	fwd_seen_as(r->net, &peer, &seen, true);
+	memcpy(&p->far, &seen, sizeof(p->far));
 	return true;
 }
 
@@ -235,7 +236,7 @@ static void send_probe(struct reap *r, unsigned i, const uint8_t mac[6])
 	memcpy(f, mac, 6);
 	f[6] = 0x52; /* libslirp's own MAC: 52:55 and the gateway's address */
 	f[7] = 0x55;
-	memcpy(f + 8, &r->vhost, 4);
+	memcpy(f + 8, &r->net->host, 4);
 	wire_put16(f + 12, WIRE_ETH_P_IP);
 	/* any sequence number will do: in the window or not, a socket in a
 	 * synchronized state answers an ACK of nothing it sent with an empty
@@ -405,7 +406,7 @@ struct reap *reap_new(Slirp *slirp, struct tap *tap, struct timers *timers,
 	if (!r)
 		return NULL;
 	*r = (struct reap){ .slirp = slirp, .tap = tap, .timers = timers,
-			    .vhost = o->net.host, .sweep_ms = REAP_SWEEP_MS,
+			    .net = &o->net, .sweep_ms = REAP_SWEEP_MS,
 			    .idle_ms = REAP_IDLE_MS };
 	if (test && atoi(test) > 1) /* tests: sweep and idle time in one */
 		r->sweep_ms = r->idle_ms = atoi(test);
